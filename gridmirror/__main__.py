@@ -1,0 +1,3 @@
+from gridmirror.cli import main
+
+main()

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gridmirror.cli import cli
+from gridmirror.config import ConfigError, load_settings
+
+
+def test_defaults_place_state_under_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    s = load_settings(data_dir=tmp_path / "d")
+    assert s.pki.dir == tmp_path / "d" / "pki"
+    assert s.gateway.database_url == f"sqlite:///{tmp_path}/d/gridmirror.db"
+    assert s.chain.state_dir == tmp_path / "d" / "chain"
+
+
+def test_toml_then_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tmp_path / "g.toml"
+    cfg.write_text("[gateway]\nport = 9000\npost_rate = 60\n")
+    monkeypatch.setenv("GRIDMIRROR_GATEWAY__PORT", "9443")
+    s = load_settings(cfg)
+    assert s.gateway.port == 9443  # the environment wins over the file
+    assert s.gateway.post_rate == 60
+
+
+def test_bad_values_give_one_line(tmp_path: Path) -> None:
+    cfg = tmp_path / "g.toml"
+    cfg.write_text('[gateway]\nport = "many"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(cfg)
+    assert "\n" not in str(info.value)
+    assert "gateway" in str(info.value)
+
+
+def test_unknown_keys_are_refused(tmp_path: Path) -> None:
+    cfg = tmp_path / "g.toml"
+    cfg.write_text("[gatway]\nport = 1\n")
+    with pytest.raises(ConfigError):
+        load_settings(cfg)
+
+
+def test_cli_reports_a_missing_config_in_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--config", str(tmp_path / "nope.toml"), "config"])
+    assert result.exit_code != 0
+    assert "does not exist" in result.output
+    assert "Traceback" not in result.output
