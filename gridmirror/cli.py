@@ -65,6 +65,12 @@ def show_config(ctx: Context) -> None:
     click.echo(ctx.settings.model_dump_json(indent=2))
 
 
+# Subcommands: each lives in gridmirror/commands/<name>.py and is added here.
+COMMANDS: list[click.Command] = []
+for command in COMMANDS:
+    cli.add_command(command)
+
+
 def main() -> None:
     """Console-script entry point: run the CLI and turn stray failures into one line."""
     try:
