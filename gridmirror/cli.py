@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from gridmirror import logs
+from gridmirror.commands.bench import bench
 from gridmirror.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("gridmirror")
@@ -66,7 +67,7 @@ def show_config(ctx: Context) -> None:
 
 
 # Subcommands: each lives in gridmirror/commands/<name>.py and is added here.
-COMMANDS: list[click.Command] = []
+COMMANDS: list[click.Command] = [bench]
 for command in COMMANDS:
     cli.add_command(command)
 
