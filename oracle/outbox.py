@@ -1,0 +1,87 @@
+"""The outbox: energy-register pairs on their way to the chain.
+
+The gateway writes one row per (meter LFDI, timestamp) holding both energy registers in
+Wh, in the same database transaction as the readings it stores (a transactional outbox):
+once the gateway has answered 201/204, the pair is durable and will reach the chain. The
+oracle worker drains the table; its states are below.
+
+This module defines the table and the one write the gateway makes. It takes the caller's
+session and never commits: the caller's transaction decides.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Index, UniqueConstraint
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Field, Session, SQLModel
+
+
+class OutboxState(StrEnum):
+    """Where a register pair is on its way to the chain."""
+
+    PENDING = "pending"  # waiting to be submitted, or to be retried at next_attempt_at
+    IN_FLIGHT = "in_flight"  # claimed by a worker and sent in a transaction
+    CONFIRMED = "confirmed"  # accepted on chain
+    DUPLICATE = "duplicate"  # the chain already had a reading at or after this time
+    REJECTED = "rejected"  # the program refused it, with a reason
+    DEAD = "dead"  # failed too often; an operator may re-drive it
+
+
+class OutboxEntry(SQLModel, table=True):
+    """One meter's import and export registers at one instant, to be put on chain."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("lfdi", "timestamp", name="uq_outbox_lfdi_timestamp"),
+        Index("ix_outbox_state_due", "state", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    lfdi: str = Field(max_length=40, index=True)
+    timestamp: int = Field(sa_type=BigInteger, description="Unix seconds (UTC) of the pair.")
+    import_wh: int = Field(sa_type=BigInteger, ge=0)
+    export_wh: int = Field(sa_type=BigInteger, ge=0)
+    state: str = Field(default=OutboxState.PENDING, max_length=16)
+    attempts: int = Field(default=0)
+    next_attempt_at: float = Field(default=0.0, description="Unix time of the next try.")
+    accepted_at: float = Field(description="Unix time the gateway stored the pair.")
+    last_error: str | None = Field(default=None)
+
+
+def enqueue(
+    session: Session, *, lfdi: str, timestamp: int, import_wh: int, export_wh: int, now: float
+) -> None:
+    """Add a register pair to the outbox within the caller's transaction.
+
+    The same (lfdi, timestamp) again is an upsert while the pair is still pending (a meter
+    that re-posts a reading corrects it before it leaves); once the pair has left for the
+    chain it is never changed here, because the chain would treat it as a duplicate.
+    """
+    values = {
+        "lfdi": lfdi,
+        "timestamp": timestamp,
+        "import_wh": import_wh,
+        "export_wh": export_wh,
+        "state": OutboxState.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": 0.0,
+        "accepted_at": now,
+    }
+    table = OutboxEntry.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    stmt: postgresql.Insert | sqlite.Insert
+    if dialect == "postgresql":
+        stmt = postgresql.insert(table).values(**values)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table).values(**values)
+    else:
+        raise NotImplementedError(f"the outbox supports SQLite and PostgreSQL, not {dialect}")
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["lfdi", "timestamp"],
+            set_={"import_wh": stmt.excluded.import_wh, "export_wh": stmt.excluded.export_wh},
+            where=table.c.state == OutboxState.PENDING.value,
+        )
+    )
