@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from devices.battery import Battery
-from devices.electrical import measure, reactive_power
+from devices.electrical import line_voltage, measure, reactive_power
 from devices.load import BuildingLoad
 from devices.pv import PvArray
 from devices.registers import EnergyLedger
@@ -66,6 +66,11 @@ class MeterState(NamedTuple):
     def time(self) -> datetime:
         """End of the step as an aware UTC datetime."""
         return to_datetime(self.time_ms)
+
+    @property
+    def line_voltage_v(self) -> float | None:
+        """Line-to-line voltage of a three-phase meter (None on a single phase)."""
+        return line_voltage(self.voltage_v) if self.phases == 3 else None
 
 
 @dataclass(frozen=True)

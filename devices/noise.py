@@ -46,7 +46,20 @@ class Ar1Path:
     own processes need two, a site shared by meters at different times needs more.
     """
 
-    __slots__ = ("_blocks", "_bridge", "_cached", "_cell_ms", "_cells", "_key", "_phi", "_span_ms")
+    __slots__ = (
+        "_a",
+        "_blocks",
+        "_bridge",
+        "_cached",
+        "_cell_ms",
+        "_cells",
+        "_hi",
+        "_key",
+        "_lo",
+        "_phi",
+        "_slope",
+        "_span_ms",
+    )
 
     def __init__(
         self, key: str, cell_s: int, tau_s: float, cells_per_block: int, cached_blocks: int = 2
@@ -61,17 +74,24 @@ class Ar1Path:
         self._cached = cached_blocks
         self._blocks: dict[int, array[float]] = {}
         self._bridge = _bridge_weights(phi, cells_per_block)
+        self._lo = self._hi = 0  # the grid cell of the last call, [lo, hi) ms
+        self._a = self._slope = 0.0
 
     def at(self, t_ms: int) -> float:
         """The process value at ``t_ms`` (milliseconds since the epoch)."""
+        # Most calls land in the same grid cell as the last one: keep its line.
+        if self._lo <= t_ms < self._hi:
+            return self._a + (t_ms - self._lo) * self._slope
         block, offset = divmod(t_ms, self._span_ms)
         values = self._blocks.get(block)
         if values is None:
             values = self._draw(block)
-        pos = offset / self._cell_ms
-        i = int(pos)
-        a = values[i]
-        return a + (pos - i) * (values[i + 1] - a)
+        i = offset // self._cell_ms
+        self._lo = t_ms - offset + i * self._cell_ms
+        self._hi = self._lo + self._cell_ms
+        self._a = a = values[i]
+        self._slope = (values[i + 1] - a) / self._cell_ms
+        return a + (t_ms - self._lo) * self._slope
 
     def _anchor(self, block: int) -> float:
         return _normal_pair(random.Random(f"{self._key}/anchor/{block}"))[0]

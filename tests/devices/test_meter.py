@@ -287,6 +287,12 @@ def test_campus_runs_on_one_sky(campus: Campus) -> None:
     exporters = [s.serial for s in states if s.power_w < 0]
     assert "GM-GYM-01" in exporters or "GM-PRK-01" in exporters
     assert all(s.import_wh >= 0 and s.export_wh >= 0 for s in states)
+    for s in states:
+        if s.phases == 3:
+            assert s.line_voltage_v == pytest.approx(s.voltage_v * 3**0.5)
+            assert 370 < s.line_voltage_v < 430
+        else:
+            assert s.line_voltage_v is None
     assert all(abs(s.power_w) <= m.spec.rated_power_w for s, m in zip(states, meters, strict=True))
 
 
