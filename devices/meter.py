@@ -151,7 +151,9 @@ class MeterModel:
 
     @classmethod
     def restore(cls, spec: MeterSpec, site: Site, snapshot: MeterSnapshot) -> MeterModel:
-        """A meter resumed from a snapshot: it continues exactly as if never stopped."""
+        """A meter resumed from a snapshot: its registers and every later step are exactly
+        as if it had never stopped (its state before the next step shows instantaneous
+        powers, like a new meter's)."""
         if snapshot.serial != spec.serial:
             raise ValueError(f"snapshot of {snapshot.serial} given to {spec.serial}")
         if (snapshot.battery_content is None) != (spec.battery is None):

@@ -5,8 +5,8 @@ position (devices.solar), a cloud cover that wanders around the month's normal w
 persistence (two AR(1) processes: weather systems over hours, passing clouds over tens
 of minutes), the air temperature (a diurnal curve between the day's normal minimum at
 06:00 and maximum at 15:00 local, plus a slow anomaly), and the grid's voltage and
-frequency deviations. Declination and the equation of time are computed twice a day and
-interpolated, which keeps a sample to a single cosine.
+frequency deviations. Declination and the equation of time are computed at each local
+midnight and interpolated through the day, which keeps a sample to a single cosine.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from devices.campus import Campus, CampusError, fleet_campus, load_campus, synthetic_fleet
-from devices.load import LOAD_CEILING
+from devices.load import BUILDING_TYPES, LOAD_CEILING
 from devices.settings import FleetSettings
 
 REQUIRED_TYPES = {
@@ -130,7 +130,7 @@ def test_synthetic_fleet(campus: Campus) -> None:
     assert len(set(serials)) == 300
     assert {m.role for m in fleet.meters} == {"consumer", "prosumer", "hybrid"}
     assert {m.phases for m in fleet.meters} == {1, 3}
-    assert len({m.building_type for m in fleet.meters}) == 12
+    assert {m.building_type for m in fleet.meters} == set(BUILDING_TYPES) == REQUIRED_TYPES
     # Growing a fleet keeps the meters it had; another seed gives other meters.
     assert synthetic_fleet(20, 2030, campus.site).meters == fleet.meters[:20]
     assert synthetic_fleet(20, 1, campus.site).meters != fleet.meters[:20]
