@@ -67,7 +67,7 @@ class Page(Generic[T]):
 
 
 def _integer(name: str, raw: str, low: int, high: int) -> int:
-    text = raw.strip()
+    text = raw
     digits = text[1:] if text.startswith("-") and low < 0 else text
     if not digits.isdigit() or not digits.isascii():
         raise Sep2ParseError(

@@ -15,7 +15,10 @@ conformance tool and the reference server we test against agree on (cactus-clien
 - ``dstOffset`` is the offset in effect at ``currentTime`` (0 outside daylight saving);
 - ``dstStartTime``/``dstEndTime`` bound the daylight-saving period in effect now, or else
   the next one, so ``dstStartTime < dstEndTime`` in both hemispheres;
-- a zone without daylight saving (now and for the coming ~400 days) gives 0 for all three.
+- a zone without daylight saving (now and for the coming ~1000 days) gives 0 for all
+  three, and a period whose end is further away than that has a dstEndTime of 0;
+- a zone tzdata describes with a *negative* DST in winter (Europe/Dublin) is described the
+  usual way: standard time in winter, a positive dstOffset in summer.
 
 Time-zone rules are data (``zoneinfo.ZoneInfo``), not IO: the function is pure. It finds
 transitions by asking the zone, day by day, then to the second, so it needs nothing but
@@ -29,7 +32,7 @@ from datetime import UTC, datetime, tzinfo
 from sep2.resources import Time
 
 _DAY = 86_400
-_HORIZON_DAYS = 400  # far enough to see the next transition of any zone that has DST
+_HORIZON_DAYS = 1000  # Chile kept summer time for ~20 months in 2015-16
 
 
 def _utc_offset(zone: tzinfo, t: int) -> int:
@@ -42,22 +45,47 @@ def _dst(zone: tzinfo, t: int) -> int:
     return int(dst.total_seconds()) if dst is not None else 0
 
 
-def _next_change(zone: tzinfo, t: int, step: int) -> int | None:
+class _Summer:
+    """Whether daylight saving is in effect, the way 2030.5 clients expect it.
+
+    tzdata gives a few zones (Europe/Dublin, Africa/Casablanca) a *negative* DST in winter
+    with the summer time as their standard; 2030.5 expects a positive dstOffset while
+    clocks are advanced. For such a zone the period with the larger offset is taken as the
+    daylight-saving one, and its amount is the size of the negative DST.
+    """
+
+    def __init__(self, zone: tzinfo, around: int) -> None:
+        self.zone = zone
+        samples = [_dst(zone, around + k * 30 * _DAY) for k in range(-7, 8)]
+        self.negative = min(samples) < 0
+        self.negative_amount = -min(samples)
+
+    def amount(self, t: int) -> int:
+        """The DST offset in effect at ``t`` (0 outside daylight saving)."""
+        dst = _dst(self.zone, t)
+        if self.negative:
+            return self.negative_amount if dst == 0 else 0
+        return dst if dst > 0 else 0
+
+    def __call__(self, t: int) -> bool:
+        return self.amount(t) != 0
+
+
+def _next_change(summer: _Summer, t: int, step: int) -> int | None:
     """The instant of the nearest change of whether DST is in effect, after ``t``
     (``step`` > 0) or at or before it (``step`` < 0); None if there is none within the
     horizon."""
-    in_dst = _dst(zone, t) != 0
+    in_dst = summer(t)
     probe = t
     for _ in range(_HORIZON_DAYS):
         nxt = probe + step
-        if (_dst(zone, nxt) != 0) != in_dst:
+        if summer(nxt) != in_dst:
             # Narrow to the second; hi ends as the first second of the later state, which
             # is the transition instant in either direction.
             lo, hi = (probe, nxt) if step > 0 else (nxt, probe)
             while hi - lo > 1:
                 mid = (lo + hi) // 2
-                same_as_hi = (_dst(zone, mid) != 0) == (_dst(zone, hi) != 0)
-                lo, hi = (lo, mid) if same_as_hi else (mid, hi)
+                lo, hi = (lo, mid) if summer(mid) == summer(hi) else (mid, hi)
             return hi
         probe = nxt
     return None
@@ -65,18 +93,19 @@ def _next_change(zone: tzinfo, t: int, step: int) -> int | None:
 
 def dst_period(zone: tzinfo, now: int) -> tuple[int, int, int]:
     """``(dst_offset, dst_start_time, dst_end_time)`` for ``now`` as the module says."""
-    current = _dst(zone, now)
+    summer = _Summer(zone, now)
+    current = summer.amount(now)
     if current != 0:
         # In DST: the period began at the last change at or before now.
-        start = _next_change(zone, now, -_DAY)
-        end = _next_change(zone, now, _DAY)
+        start = _next_change(summer, now, -_DAY)
+        end = _next_change(summer, now, _DAY)
         if start is None or end is None:
             return current, 0, 0
         return current, start, end
-    start = _next_change(zone, now, _DAY)
+    start = _next_change(summer, now, _DAY)
     if start is None:
         return 0, 0, 0
-    end = _next_change(zone, start, _DAY)
+    end = _next_change(summer, start, _DAY)
     return 0, start, end if end is not None else 0
 
 

@@ -33,6 +33,7 @@ from sep2 import (
     mrid_for,
 )
 from sep2.enums import AccumulationBehaviour, Commodity, DataQualifier, Kind, Uom
+from sep2.hardening import SafeXmlParser
 
 TARGET_DOCS_PER_SECOND = 5_000
 _LFDI = "3E4F45AB31EDFE5B67E343E5E4562E31984E23E5"
@@ -115,9 +116,11 @@ def run(xsd: bytes, settings: Sep2Settings, seconds: float = 2.0) -> list[StageR
     tree = etree.fromstring(body, parser)
     validator = etree.XMLSchema(etree.fromstring(xsd))
     parsed = codec.parse(body, MirrorMeterReadingList)
+    hardened = SafeXmlParser(max_body_bytes=settings.max_body_bytes, max_depth=settings.max_depth)
     stages = [
         ("full: parse + XSD check + map + extract", pipeline),
         ("  lxml parse alone", lambda: etree.fromstring(body, parser)),
+        ("  hardened parse alone (limits, UTF-8, DTD)", lambda: hardened.parse(body)),
         ("  XSD validate alone", lambda: validator.validate(tree)),
         ("  codec.parse (hardened parse + XSD + map)", lambda: codec.parse(body)),
         ("  extract_readings alone", lambda: extract_readings(parsed, reading_types=known)),
