@@ -9,9 +9,9 @@ What we decided, where the XSD's annotations are silent:
 
 - **Default of ``l`` is 1.** The XSD's annotations give no default (Subscription.limit
   only says it is "meant to be functionally equivalent to the 'limit' query string
-  parameter"); the servers we checked default it to 1 (envoy, the CSIP-AUS reference
-  server: ``DEFAULT_LIMIT = 1``), as does our protocol notes' reading of the standard. A
-  list GET without ``l`` therefore gets at most one item; clients that want more ask.
+  parameter"); envoy, the server behind the CSIP-AUS conformance tests, defaults it to 1
+  (``DEFAULT_LIMIT = 1``), as does our protocol notes' reading of the standard. A list GET
+  without ``l`` therefore gets at most one item; clients that want more ask.
 - **A larger ``l`` than the server allows is clamped**, not refused: the answer simply has
   fewer ``results`` than asked for, which every client must handle anyway. The server's
   maximum is the caller's ``max_limit`` (its own policy, not the protocol's).
