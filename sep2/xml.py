@@ -244,8 +244,6 @@ class Codec:
         self._roots: dict[str, type[Sep2Object]] = {
             _NS + cls.xml_name: cls for cls in DOCUMENT_TYPES
         }
-        # Our own output is trusted XML; a plain parser re-reads it for the XSD check.
-        self._own_parser = etree.XMLParser(resolve_entities=False, no_network=True)
 
     # Reading
 
@@ -345,7 +343,9 @@ class Codec:
         data = "".join(parts).encode("utf-8")
         if check:
             try:
-                root = etree.fromstring(data, self._own_parser)
+                # Our own output: no DTD, every string escaped. lxml's default parser is
+                # per thread, so this is safe from any thread.
+                root = etree.fromstring(data)
             except etree.XMLSyntaxError as exc:
                 raise Sep2EncodeError(f"not well-formed: {exc}", path=cls.xml_name) from None
             self.schema.check_outgoing(root)
