@@ -14,6 +14,7 @@ import click
 
 from gridmirror import logs
 from gridmirror.commands.bench import bench
+from gridmirror.commands.chain import chain
 from gridmirror.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("gridmirror")
@@ -67,7 +68,7 @@ def show_config(ctx: Context) -> None:
 
 
 # Subcommands: each lives in gridmirror/commands/<name>.py and is added here.
-COMMANDS: list[click.Command] = [bench]
+COMMANDS: list[click.Command] = [bench, chain]
 for command in COMMANDS:
     cli.add_command(command)
 

@@ -80,3 +80,15 @@ def bench_sep2(ctx: click.Context, seconds: float) -> None:
     body = sep2_bench.sample_document(Codec(Schema.from_bytes(xsd), settings), settings.pen)
     rates = sep2_bench.run(xsd, settings, seconds)
     click.echo(sep2_bench.report(rates, len(body)))
+@bench.command("chainrt")
+@click.option("--transactions", "-n", default=2000, show_default=True, help="Per run.")
+@click.option(
+    "--batch", default=24, show_default=True, help="Recipients per transaction in the batch run."
+)
+def chainrt(transactions: int, batch: int) -> None:
+    """Embedded chain: transactions/s bare, with bookkeeping, and persisted to disk."""
+    from gridmirror.bench import chainrt as bench_chainrt
+
+    if transactions < 1 or not 1 <= batch <= 60:
+        raise click.ClickException("--transactions must be >= 1 and --batch within 1..60")
+    bench_chainrt.run(transactions, batch, click.echo)
