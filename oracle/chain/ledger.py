@@ -167,21 +167,22 @@ class Ledger:
         tx: StoredTransaction,
         accounts: Sequence[tuple[Pubkey, Account | None]],
         *,
+        position: int,
         slot: int,
         unix_timestamp: int,
     ) -> None:
         """Store one landed transaction, the accounts it left behind and the clock.
 
-        All of it in one SQLite transaction: after a crash either all is there or none.
-        An account given as None was closed.
+        ``position`` numbers landed transactions from 1 (it becomes the transaction
+        count). All of it in one SQLite transaction: after a crash either all is there
+        or none. An account given as None was closed.
         """
         with self._transaction() as db:
-            (count,) = db.execute("SELECT transaction_count FROM chain").fetchone()
             db.execute(
                 "INSERT INTO transactions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     bytes(tx.signature),
-                    count + 1,
+                    position,
                     tx.slot,
                     tx.block_time,
                     None if tx.err is None else json.dumps(tx.err),
@@ -198,7 +199,7 @@ class Ledger:
             )
             db.execute(
                 "UPDATE chain SET slot = ?, unix_timestamp = ?, transaction_count = ?",
-                (slot, unix_timestamp, count + 1),
+                (slot, unix_timestamp, position),
             )
             self._put_accounts(db, accounts)
 

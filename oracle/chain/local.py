@@ -125,12 +125,13 @@ class LocalChain:
         self._slot_seconds = slot_seconds
         self._broken: str | None = None
         self._lock_fd: int | None = None
+        self._open_ledger: Ledger | None = None
         self.state_dir = state_dir
         if state_dir is not None:
             state_dir.mkdir(parents=True, exist_ok=True)
             self._lock_fd = _lock(state_dir / LOCK_FILE)
         try:
-            self._ledger = Ledger(
+            self._open_ledger = Ledger(
                 ":memory:" if state_dir is None else state_dir / STATE_FILE, synchronous
             )
             self._svm = LiteSVM().with_blockhash_check(False).with_transaction_history(0)
@@ -149,6 +150,7 @@ class LocalChain:
             raise
         self.genesis_hash = Hash(row.genesis_hash)
         self._genesis_time = row.genesis_time
+        # Derived from the (public) genesis hash: anyone may airdrop here anyway.
         self._faucet = Keypair.from_seed(hashlib.sha256(row.genesis_hash + b"faucet").digest())
         self.transaction_count = row.transaction_count
         self._slot = row.slot
@@ -187,12 +189,17 @@ class LocalChain:
                 count += 1
         log.info("chain state restored", extra={"accounts": count, "programs": len(programs)})
 
+    @property
+    def _ledger(self) -> Ledger:
+        if self._open_ledger is None:
+            raise ChainError("embedded chain unavailable: the chain is closed")
+        return self._open_ledger
+
     def close(self) -> None:
         """Release the state file and its lock; the object is unusable afterwards."""
-        ledger = getattr(self, "_ledger", None)
-        if ledger is not None:
-            ledger.close()
-            del self._ledger
+        if self._open_ledger is not None:
+            self._open_ledger.close()
+            self._open_ledger = None
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # closing the descriptor drops the flock
             self._lock_fd = None
@@ -292,9 +299,12 @@ class LocalChain:
         """
         self._usable()
         vtx = as_versioned(tx)
+        if not vtx.signatures:
+            raise TransactionRejected(TxError("SanitizeFailure"))
         signature = vtx.signatures[0]
-        known = self._ledger.transaction(signature)
-        if known is not None:
+        if self._ledger.knows(signature):
+            known = self._ledger.transaction(signature)
+            assert known is not None
             return known
         self.tick()
         message = vtx.message
@@ -302,7 +312,14 @@ class LocalChain:
             raise TransactionRejected(TxError("BlockhashNotFound"))
         keys, writable, loaded = self._account_keys(message)
         pre = [self._svm.get_balance(k) or 0 for k in keys]
-        result = self._svm.send_transaction(vtx)
+        try:
+            result = self._svm.send_transaction(vtx)
+        except BaseException as exc:
+            if not _is_panic(exc):
+                raise
+            # LiteSVM may be half-way through a change: only the ledger is trustworthy now.
+            self._broken = f"LiteSVM panicked ({exc}); restart to reload the persisted state"
+            raise ChainError(f"embedded chain: {self._broken}") from None
         meta = result if isinstance(result, TransactionMetadata) else result.meta()
         err = None
         if isinstance(result, FailedTransactionMetadata):
@@ -345,7 +362,13 @@ class LocalChain:
         kept = [(k, a) for k, a in accounts if _persistable(a)]
         slot = self._slot if next_slot is None else next_slot
         try:
-            self._ledger.record(record, kept, slot=slot, unix_timestamp=self._timestamp)
+            self._ledger.record(
+                record,
+                kept,
+                position=self.transaction_count + 1,
+                slot=slot,
+                unix_timestamp=self._timestamp,
+            )
         except Exception as exc:
             # LiteSVM has moved on but the file has not: stop rather than diverge.
             self._broken = f"could not persist a transaction ({exc}); restart to reload"
@@ -372,6 +395,10 @@ class LocalChain:
             self._svm.with_sigverify(False)
         try:
             result = self._svm.simulate_transaction(vtx)
+        except BaseException as exc:
+            if not _is_panic(exc):
+                raise
+            raise ChainError(f"simulation failed inside LiteSVM: {exc}") from None
         finally:
             if not sig_verify:
                 self._svm.with_sigverify(True)

@@ -78,3 +78,15 @@ async def test_token_balance_of_a_non_token_account(clock: ManualTime) -> None:
 def test_open_chain_needs_a_state_dir() -> None:
     with pytest.raises(ChainError, match="state_dir"):
         open_chain(ChainSettings())
+
+
+async def test_a_closed_chain_says_so(tmp_path: Path, clock: ManualTime) -> None:
+    chain = EmbeddedBackend.open(tmp_path / "c", time_source=clock)
+    await chain.close()
+    with pytest.raises(ChainError, match="closed"):
+        await chain.request_airdrop(Keypair().pubkey(), 1)
+    with pytest.raises(ChainError, match="closed"):
+        await chain.signature_statuses([])
+    # and the state dir is free for the next process
+    again = EmbeddedBackend.open(tmp_path / "c", time_source=clock)
+    await again.close()

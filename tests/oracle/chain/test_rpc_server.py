@@ -356,6 +356,12 @@ async def test_program_accounts_with_filters(client: AsyncClient, served: Served
         },
     )
     assert all(len(base64.b64decode(v["account"]["data"][0])) == 32 for v in sliced["result"])
+    mint = await rpc(served.url, "getAccountInfo", str(mints[1].pubkey), {"encoding": "jsonParsed"})
+    parsed = mint["result"]["value"]["data"]["parsed"]
+    assert parsed["type"] == "mint" and parsed["info"]["decimals"] == 2
+    assert parsed["info"]["mintAuthority"] == str(payer.pubkey())
+    not_token = await rpc(served.url, "getTokenAccountBalance", str(mints[0].pubkey))
+    assert not_token["error"] == {"code": -32602, "message": "Invalid param: not a Token account"}
     bad = await rpc(
         served.url,
         "getProgramAccounts",
