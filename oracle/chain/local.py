@@ -327,12 +327,10 @@ class LocalChain:
             # A transaction that landed paid its fee; one that did not changed nothing.
             if not keys or (self._svm.get_balance(keys[0]) or 0) == pre[0]:
                 raise TransactionRejected(err, meta.logs())
+        # Only writable accounts can have changed; read them back for balances and the ledger.
         post_accounts = [(k, self._live(k)) for k in writable]
-        post = list(pre)
-        by_key = dict(post_accounts)
-        for i, k in enumerate(keys):
-            if k in by_key:
-                post[i] = by_key[k].lamports if by_key[k] is not None else 0  # type: ignore[union-attr]
+        after = {k: 0 if a is None else a.lamports for k, a in post_accounts}
+        post = [after.get(k, lamports) for k, lamports in zip(keys, pre, strict=True)]
         record = StoredTransaction(
             signature=signature,
             slot=self._slot,
