@@ -80,6 +80,8 @@ def bench_sep2(ctx: click.Context, seconds: float) -> None:
     body = sep2_bench.sample_document(Codec(Schema.from_bytes(xsd), settings), settings.pen)
     rates = sep2_bench.run(xsd, settings, seconds)
     click.echo(sep2_bench.report(rates, len(body)))
+
+
 @bench.command("chainrt")
 @click.option("--transactions", "-n", default=2000, show_default=True, help="Per run.")
 @click.option(
