@@ -14,6 +14,7 @@ import click
 
 from gridmirror import logs
 from gridmirror.commands.bench import bench
+from gridmirror.commands.certs import certs
 from gridmirror.commands.chain import chain
 from gridmirror.config import ConfigError, Settings, load_settings
 
@@ -68,7 +69,7 @@ def show_config(ctx: Context) -> None:
 
 
 # Subcommands: each lives in gridmirror/commands/<name>.py and is added here.
-COMMANDS: list[click.Command] = [bench, chain]
+COMMANDS: list[click.Command] = [bench, certs, chain]
 for command in COMMANDS:
     cli.add_command(command)
 

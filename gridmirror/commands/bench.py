@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 
@@ -94,3 +96,41 @@ def chainrt(transactions: int, batch: int) -> None:
     if transactions < 1 or not 1 <= batch <= 60:
         raise click.ClickException("--transactions must be >= 1 and --batch within 1..60")
     bench_chainrt.run(transactions, batch, click.echo)
+
+
+@bench.command("certs")
+@click.option(
+    "--count",
+    type=click.IntRange(1, 1_000_000),
+    default=10_000,
+    show_default=True,
+    help="Device certificates per run.",
+)
+@click.option(
+    "--workers",
+    "workers",
+    type=click.IntRange(1, 64),
+    multiple=True,
+    help="Worker processes of one run (repeatable) [default: 1 and the number of cores].",
+)
+@click.option(
+    "--scratch",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where to make the scratch PKIs (default: the system temp directory).",
+)
+def bench_certs(count: int, workers: tuple[int, ...], scratch: Path | None) -> None:
+    """Bulk-issue device certificates (key, cert, chain, index) and print the rate."""
+    import os
+
+    from gridmirror.bench import certs as certs_bench
+
+    counts = list(dict.fromkeys(workers or (1, max(1, os.cpu_count() or 1))))
+    # Any valid hwType will do: the rate does not depend on it.
+    runs = certs_bench.run(count, counts, "1.3.6.1.4.1.32473.1", scratch)
+    click.echo(f"certs: {count} device certificates per run (P-256 key, cert, chain, index)")
+    base = runs[0].rate
+    for r in runs:
+        click.echo(
+            f"  workers={r.workers}: {r.seconds:6.2f} s  {r.rate:8.0f} certs/s  "
+            f"(x{r.rate / base:.2f})  re-run issuing nothing: {r.rerun_seconds:.2f} s"
+        )

@@ -1,0 +1,86 @@
+"""TLS contexts for 2030.5 links, and the LFDI of the peer of a live connection.
+
+Both sides speak TLS 1.2 only, with TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 (OpenSSL's
+``ECDHE-ECDSA-AES128-CCM8``, 0xC0AE) on P-256, and mutual authentication:
+
+- The server context presents the gateway's chain (server certificate, MICA, MCA),
+  requires a client certificate and verifies it to the SERCA alone. Clients present their
+  device certificate with its MICA and MCA (``chain.pem``), which is what lets a server
+  that trusts nothing but the SERCA build the path. With ``extra_ciphers`` it also offers
+  two ECDHE-ECDSA AES-GCM suites, after CCM8 and only for clients that cannot do CCM8
+  (the server's order wins).
+- The client context presents the device chain, trusts the SERCA only and checks the
+  server's host name against its subjectAltName DNS names and IPs (on by default).
+
+Neither context loads the system's CA store: a 2030.5 link trusts its SERCA and nothing
+else. Certificates are not checked against the 2030.5 profile during the handshake
+(:mod:`certs.profile` does that, with readable messages); OpenSSL's own checks (path,
+signatures, validity, basicConstraints, keyUsage, critical extensions) do apply.
+"""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+
+from sep2.identity import lfdi_from_der
+
+CCM8 = "ECDHE-ECDSA-AES128-CCM8"
+EXTRA_CIPHERS = ("ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384")
+CURVE = "prime256v1"
+
+
+class PeerCertificateMissing(ssl.SSLError):
+    """The connection has no verified peer certificate to take an LFDI from."""
+
+
+def cipher_string(extra_ciphers: bool = False) -> str:
+    """The OpenSSL cipher list: CCM8, then the AES-GCM suites if allowed."""
+    return ":".join((CCM8, *EXTRA_CIPHERS)) if extra_ciphers else CCM8
+
+
+def server_context(
+    cert_chain: Path, key: Path, serca: Path, *, extra_ciphers: bool = False
+) -> ssl.SSLContext:
+    """The 2030.5 server side: present ``cert_chain``, require clients chaining to ``serca``."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    _common(ctx, extra_ciphers)
+    ctx.options |= ssl.OP_CIPHER_SERVER_PREFERENCE | ssl.OP_NO_RENEGOTIATION
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_cert_chain(str(cert_chain), str(key))
+    ctx.load_verify_locations(cafile=str(serca))
+    return ctx
+
+
+def client_context(
+    cert_chain: Path,
+    key: Path,
+    serca: Path,
+    *,
+    check_hostname: bool = True,
+    extra_ciphers: bool = False,
+) -> ssl.SSLContext:
+    """The 2030.5 client side: present ``cert_chain``, accept a server chaining to ``serca``."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    _common(ctx, extra_ciphers)
+    ctx.check_hostname = check_hostname
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_cert_chain(str(cert_chain), str(key))
+    ctx.load_verify_locations(cafile=str(serca))
+    return ctx
+
+
+def peer_lfdi(conn: ssl.SSLObject | ssl.SSLSocket) -> str:
+    """The LFDI of the certificate the peer of a completed handshake presented."""
+    der = conn.getpeercert(binary_form=True)
+    if not der:
+        raise PeerCertificateMissing("the peer presented no certificate")
+    return lfdi_from_der(der)
+
+
+def _common(ctx: ssl.SSLContext, extra_ciphers: bool) -> None:
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers(cipher_string(extra_ciphers))
+    ctx.set_ecdh_curve(CURVE)
+    ctx.options |= ssl.OP_NO_COMPRESSION

@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from gridmirror.cli import cli
+
+
+def run(tmp_path: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--data-dir", str(tmp_path / "data"), *args])
+
+
+def one_line_error(result: Result) -> str:
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+def test_init_defaults_to_25_synthetic_meters_and_is_idempotent(tmp_path: Path) -> None:
+    first = run(tmp_path, "certs", "init")
+    assert first.exit_code == 0, first.output
+    pki = tmp_path / "data" / "pki"
+    index = json.loads((pki / "devices" / "index.json").read_text())
+    assert [d["serial"] for d in index["devices"]] == [f"GM-SYN-{i:05d}" for i in range(1, 26)]
+    assert stat.S_IMODE((pki / "private" / "mica.key").stat().st_mode) == 0o600
+    stamps = {p: p.stat().st_mtime_ns for p in pki.rglob("*") if p.is_file()}
+    again = run(tmp_path, "certs", "init")
+    assert again.exit_code == 0 and "unchanged" in again.output
+    assert {p: p.stat().st_mtime_ns for p in pki.rglob("*") if p.is_file()} == stamps
+
+
+def test_init_with_named_serials_and_hosts(tmp_path: Path) -> None:
+    serials = tmp_path / "serials.txt"
+    serials.write_text("# campus\nGM-ENG-01\nGM-LIB-02  # library\n\n")
+    result = run(
+        tmp_path,
+        "certs",
+        "init",
+        "--dir",
+        str(tmp_path / "p"),
+        "--serials-file",
+        str(serials),
+        "--serial",
+        "GM-GYM-03",
+        "--host",
+        "gateway.local",
+    )
+    assert result.exit_code == 0, result.output
+    index = json.loads((tmp_path / "p" / "devices" / "index.json").read_text())
+    assert [d["serial"] for d in index["devices"]] == ["GM-ENG-01", "GM-GYM-03", "GM-LIB-02"]
+    assert "gateway.local" in result.output
+
+
+def test_init_errors_are_one_line(tmp_path: Path) -> None:
+    line = one_line_error(run(tmp_path, "certs", "init", "--serial", "../x"))
+    assert "bad meter serial" in line
+    line = one_line_error(run(tmp_path, "certs", "init", "--devices", "2", "--serial", "A"))
+    assert "either --devices or serial names" in line
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    line = one_line_error(run(tmp_path, "certs", "init", "--dir", str(blocker / "pki")))
+    assert "cannot write the PKI" in line
+
+
+def test_init_refuses_a_pki_that_lost_its_cas(tmp_path: Path) -> None:
+    assert run(tmp_path, "certs", "init", "--devices", "1").exit_code == 0
+    (tmp_path / "data" / "pki" / "mica.pem").unlink()
+    assert "incomplete" in one_line_error(run(tmp_path, "certs", "init", "--devices", "1"))
+
+
+@pytest.fixture
+def made(tmp_path: Path) -> Path:
+    result = run(tmp_path, "certs", "init", "--devices", "2")
+    assert result.exit_code == 0, result.output
+    return tmp_path / "data" / "pki"
+
+
+def test_show_a_device(tmp_path: Path, made: Path) -> None:
+    index = json.loads((made / "devices" / "index.json").read_text())["devices"][1]
+    result = run(tmp_path, "certs", "show", str(made / index["cert"]))
+    assert result.exit_code == 0, result.output
+    assert f"LFDI       {index['lfdi']}" in result.output
+    assert f"SFDI       {index['sfdi']}" in result.output
+    assert "hwSerial   GM-SYN-00002" in result.output
+    assert "profile    ok" in result.output
+    assert "chain      ok" in result.output
+
+
+def test_show_the_server_chain_and_a_ca(tmp_path: Path, made: Path) -> None:
+    for name in ("server/chain.pem", "mica.pem", "serca.pem"):
+        result = run(tmp_path, "certs", "show", str(made / name))
+        assert result.exit_code == 0, result.output
+        assert "profile    ok" in result.output and "chain      ok" in result.output
+
+
+def test_show_a_foreign_certificate_fails_the_chain(tmp_path: Path, made: Path) -> None:
+    other = tmp_path / "other"
+    assert run(tmp_path, "certs", "init", "--dir", str(other), "--devices", "1").exit_code == 0
+    result = run(tmp_path, "certs", "show", str(other / "devices/GM-SYN-00001/chain.pem"))
+    assert result.exit_code == 1
+    assert "profile    ok" in result.output
+    assert "chain      FAILED" in result.output
+    with_serca = run(
+        tmp_path,
+        "certs",
+        "show",
+        str(other / "devices/GM-SYN-00001/chain.pem"),
+        "--serca",
+        str(other / "serca.pem"),
+    )
+    assert with_serca.exit_code == 0, with_serca.output
+
+
+def test_show_errors_are_one_line(tmp_path: Path, made: Path) -> None:
+    assert "holds no certificate" in one_line_error(
+        run(tmp_path, "certs", "show", str(made / "devices/GM-SYN-00001/key.pem"))
+    )
+    assert "cannot read" in one_line_error(run(tmp_path, "certs", "show", str(tmp_path / "no")))
+    junk = tmp_path / "junk.der"
+    junk.write_bytes(b"\x30\x03\x02\x01\x01")
+    assert "not a PEM or DER certificate" in one_line_error(
+        run(tmp_path, "certs", "show", str(junk))
+    )
+
+
+def test_show_without_a_pki_still_reports(tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    assert run(tmp_path, "certs", "init", "--dir", str(other), "--devices", "1").exit_code == 0
+    result = run(tmp_path, "certs", "show", str(other / "server/cert.pem"))
+    assert result.exit_code == 0, result.output
+    assert "chain      not checked" in result.output
+
+
+def test_bench_certs_prints_rates(tmp_path: Path) -> None:
+    result = run(
+        tmp_path, "bench", "certs", "--count", "20", "--workers", "1", "--scratch", str(tmp_path)
+    )
+    assert result.exit_code == 0, result.output
+    assert "workers=1:" in result.output and "certs/s" in result.output
+    assert list(tmp_path.iterdir()) == []  # the scratch PKIs are gone
