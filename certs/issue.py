@@ -204,7 +204,7 @@ def _host_name(text: str) -> x509.GeneralName:
     try:
         return x509.IPAddress(ipaddress.ip_address(text))
     except ValueError:
-        return x509.DNSName(text)
+        return x509.DNSName(text.removesuffix("."))  # RFC 5280: no root dot in a dNSName
 
 
 def _policies(oids: Sequence[x509.ObjectIdentifier]) -> x509.CertificatePolicies:

@@ -47,7 +47,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 
-from certs import pemfile, profile
+from certs import der, pemfile, profile
 from certs.bulk import CERT_FILE, CHAIN_FILE, KEY_FILE, IssueJob, issue_devices
 from certs.issue import (
     Issuer,
@@ -65,6 +65,7 @@ INDEX_FORMAT = 1
 SERVER_SERIAL = "GM-GATEWAY"
 DEFAULT_HOST_NAMES = ("localhost", "127.0.0.1", "::1")
 SERIAL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_DNS_LABEL = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$")
 
 
 class PkiError(Exception):
@@ -195,6 +196,21 @@ def check_serial(serial: str) -> str:
     return serial
 
 
+def check_host_name(name: str) -> str:
+    """Return ``name`` if it is an IP address or a DNS name (``*.`` allowed first)."""
+    try:
+        ipaddress.ip_address(name)
+        return name
+    except ValueError:
+        pass
+    labels = name.removesuffix(".").split(".")
+    if labels and labels[0] == "*":
+        labels = labels[1:]
+    if not labels or len(name) > 253 or not all(_DNS_LABEL.match(label) for label in labels):
+        raise PkiError(f"bad host name {name!r}: give a DNS name or an IP address")
+    return name
+
+
 def init_pki(
     directory: Path,
     serials: Sequence[str],
@@ -216,6 +232,12 @@ def init_pki(
     wanted = list(dict.fromkeys(check_serial(s) for s in serials))
     if not host_names:
         raise PkiError("the server certificate needs at least one host name or IP address")
+    for name in host_names:
+        check_host_name(name)
+    try:
+        der.encode_oid(hw_type)
+    except der.DerError:
+        raise PkiError(f"hwType must be a dotted OID, got {hw_type!r}") from None
     directory = Path(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -234,7 +256,7 @@ def init_pki(
 class _CaSet:
     """The SERCA, MCA and MICA of a directory: loaded if present, created if not."""
 
-    def __init__(self, directory: Path, organisation: str, test_pki: bool, at: datetime):
+    def __init__(self, directory: Path, organisation: str, test_pki: bool, at: datetime) -> None:
         self.dir = directory
         self.created = False
         certs = {n: directory / f"{n}.pem" for n in (SERCA, MCA, MICA)}
@@ -342,7 +364,7 @@ def _ensure_server(
     if all(f.is_file() for f in files):
         cert = _load(files[0])
         _require_issued_by(cert, cas.mica, files[0])
-        if _covers(profile.host_names(cert), host_names):
+        if _covers(profile.host_names(cert), host_names) and _consistent(server, cert):
             return False
     server.mkdir(exist_ok=True)
     key = new_key()
@@ -396,8 +418,9 @@ def _ensure_devices(
     for serial in wanted:
         if serial in rows:
             continue
-        if _complete(devices_dir / serial):  # on disk but not indexed: adopt it
-            rows[serial] = _adopt(directory, devices_dir / serial, serial, cas)
+        adopted = _adopt(directory, devices_dir / serial, serial, cas)
+        if adopted is not None:
+            rows[serial] = adopted
         else:
             missing.append(serial)
     if missing:
@@ -423,11 +446,26 @@ def _complete(device_dir: Path) -> bool:
     return all((device_dir / n).is_file() for n in (CERT_FILE, KEY_FILE, CHAIN_FILE))
 
 
-def _adopt(directory: Path, device_dir: Path, serial: str, cas: _CaSet) -> DeviceIdentity:
+def _adopt(directory: Path, device_dir: Path, serial: str, cas: _CaSet) -> DeviceIdentity | None:
+    """A device on disk but not in the index (a run cut short): its identity, if whole."""
+    if not _complete(device_dir):
+        return None
     cert = _load(device_dir / CERT_FILE)
     _require_issued_by(cert, cas.mica, device_dir / CERT_FILE)
+    if not _consistent(device_dir, cert):
+        return None
     lfdi = lfdi_from_der(cert.public_bytes(serialization.Encoding.DER))
     return _identity(directory, serial, lfdi, sfdi_from_lfdi(lfdi))
+
+
+def _consistent(directory: Path, cert: x509.Certificate) -> bool:
+    """True if key.pem is cert's key and chain.pem starts with cert (no run cut short)."""
+    try:
+        key = pemfile.load_private_key(directory / KEY_FILE)
+        chain = pemfile.load_certificates(directory / CHAIN_FILE)
+    except pemfile.PemError:
+        return False
+    return key.public_key() == cert.public_key() and chain[0] == cert
 
 
 def _identity(directory: Path, serial: str, lfdi: str, sfdi: int) -> DeviceIdentity:

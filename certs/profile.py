@@ -82,10 +82,17 @@ MAY_BE_CRITICAL = frozenset(
     }
 )
 FORBIDDEN = frozenset({ExtensionOID.POLICY_MAPPINGS, ExtensionOID.NAME_CONSTRAINTS})
+# Critical whenever present (certificatePolicies is required of all but the SERCA, and
+# subjectAltName of end entities only: their role checks say so).
 MUST_BE_CRITICAL = (
     (ExtensionOID.BASIC_CONSTRAINTS, "basicConstraints"),
     (ExtensionOID.KEY_USAGE, "keyUsage"),
     (ExtensionOID.CERTIFICATE_POLICIES, "certificatePolicies"),
+    (ExtensionOID.SUBJECT_ALTERNATIVE_NAME, "subjectAltName"),
+)
+REQUIRED_OF_ALL = (
+    (ExtensionOID.BASIC_CONSTRAINTS, "basicConstraints"),
+    (ExtensionOID.KEY_USAGE, "keyUsage"),
 )
 DEVICE_KEY_USAGE = frozenset({"digital_signature", "key_agreement"})
 _KEY_USAGE_BITS = (
@@ -246,16 +253,7 @@ def _check_basics(cert: x509.Certificate, found: _Findings) -> None:
         found.add(
             "signature-algorithm", f"is signed with {name}; the profile requires ecdsa-with-SHA256"
         )
-    key = cert.public_key()
-    if not isinstance(key, ec.EllipticCurvePublicKey):
-        kind = type(key).__name__.removeprefix("_").replace("PublicKey", "")
-        size = getattr(key, "key_size", None)
-        found.add(
-            "public-key",
-            f"public key is {kind}{f'-{size}' if size else ''}; the profile requires ECDSA P-256",
-        )
-    elif key.curve.name != "secp256r1":
-        found.add("public-key", f"public key is on {key.curve.name}; the profile requires P-256")
+    _check_key(cert, found)
     try:
         times = der.validity_times(cert.public_bytes(Encoding.DER))
     except der.DerError as exc:
@@ -268,6 +266,23 @@ def _check_basics(cert: x509.Certificate, found: _Findings) -> None:
         )
     if times.not_after_tag != der.GENERALIZED_TIME:
         found.add("not-after-encoding", "notAfter must be encoded as GeneralizedTime")
+
+
+def _check_key(cert: x509.Certificate, found: _Findings) -> None:
+    try:
+        key = cert.public_key()
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        found.add("public-key", f"public key cannot be read ({exc}); the profile requires P-256")
+        return
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        kind = type(key).__name__.removeprefix("_").replace("PublicKey", "")
+        size = getattr(key, "key_size", None)
+        found.add(
+            "public-key",
+            f"public key is {kind}{f'-{size}' if size else ''}; the profile requires ECDSA P-256",
+        )
+    elif key.curve.name != "secp256r1":
+        found.add("public-key", f"public key is on {key.curve.name}; the profile requires P-256")
 
 
 def _check_criticality(
@@ -288,12 +303,9 @@ def _check_criticality(
         present = extensions.get(oid)
         if present is not None and not present.critical:
             found.add("criticality", f"{name} must be critical")
-    for oid, name in MUST_BE_CRITICAL[:2]:
+    for oid, name in REQUIRED_OF_ALL:
         if oid not in extensions:
             found.add("missing-extension", f"has no {name}")
-    san = extensions.get(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
-    if san is not None and not san.critical:
-        found.add("criticality", "subjectAltName must be critical")
 
 
 def _check_end_entity(

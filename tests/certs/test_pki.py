@@ -254,3 +254,44 @@ def test_bulk_issue_across_processes(tmp_path: Path) -> None:
         assert pemfile.load_private_key(device.key).public_key() == cert.public_key()
         lfdis.add(device.lfdi)
     assert len(lfdis) == 40
+
+
+def test_a_server_cut_short_mid_reissue_is_issued_again(tmp_path: Path) -> None:
+    make(tmp_path, 1)
+    other_key = tmp_path / "devices/GM-SYN-00001/key.pem"
+    shutil.copy(other_key, tmp_path / "server/key.pem")  # key written, cert not yet
+    report = make(tmp_path, 1)
+    assert report.issued_server and report.new_devices == ()
+    server = report.pki.server
+    key = pemfile.load_private_key(server.key)
+    assert key.public_key() == pemfile.load_certificate(server.cert).public_key()
+
+
+def test_an_unindexed_device_with_a_stray_key_is_issued_again(tmp_path: Path) -> None:
+    make(tmp_path, 2)
+    (tmp_path / "devices/index.json").unlink()
+    shutil.copy(tmp_path / "server/key.pem", tmp_path / "devices/GM-SYN-00002/key.pem")
+    report = make(tmp_path, 2)
+    assert report.new_devices == ("GM-SYN-00002",)
+
+
+@pytest.mark.parametrize("name", ["bad name", "-x.example", "a..b", "ü.example", ""])
+def test_bad_host_names_are_refused(tmp_path: Path, name: str) -> None:
+    with pytest.raises(PkiError, match="bad host name"):
+        make(tmp_path, 0, host_names=["localhost", name])
+
+
+def test_good_host_names_are_accepted(tmp_path: Path) -> None:
+    names = ["gw.example.", "*.campus.local", "fe80::1", "10.1.2.3", "_gw.local"]
+    assert set(make(tmp_path, 0, host_names=names).pki.server.host_names) == {
+        "gw.example",  # the root dot is dropped (RFC 5280 preferred name syntax)
+        "*.campus.local",
+        "fe80::1",
+        "10.1.2.3",
+        "_gw.local",
+    }
+
+
+def test_a_bad_hw_type_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(PkiError, match="hwType must be a dotted OID"):
+        init_pki(tmp_path, ["A"], hw_type="meter")

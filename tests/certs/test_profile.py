@@ -241,3 +241,13 @@ def test_violation_reads_as_one_line(pki: Pki) -> None:
     assert "\n" not in text
     assert text.startswith("hwSerialNum GM-TEST-1 (LFDI ")
     assert text.endswith("[criticality]")
+
+
+def test_another_curve_is_found(pki: Pki) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP384R1())
+    found = check_certificate(device(ca_issuer(pki, "mica"), key.public_key()), Role.DEVICE)
+    assert [str(v.message) for v in found] == [
+        "public key is on secp384r1; the profile requires P-256"
+    ]
