@@ -71,8 +71,7 @@ def issue_devices(
         workers = default_workers() if len(serials) >= PARALLEL_THRESHOLD else 1
     context = _fork_context()
     if workers <= 1 or len(serials) < 2 or context is None:
-        _load_worker(job)
-        return _issue_chunk(list(serials))
+        return _issue(job, _mica(job), serials)
     chunks = list(_chunks(list(serials), workers * 4))
     with ProcessPoolExecutor(workers, context, initializer=_load_worker, initargs=(job,)) as pool:
         return [device for chunk in pool.map(_issue_chunk, chunks) for device in chunk]
@@ -108,38 +107,39 @@ def write_device(
     return IssuedDevice(serial, lfdi, sfdi_from_lfdi(lfdi))
 
 
-# --- in each worker -------------------------------------------------------------------
-
-_job: IssueJob | None = None
-_issuer: Issuer | None = None
-
-
-def _load_worker(job: IssueJob) -> None:
-    global _job, _issuer
-    key = serialization.load_pem_private_key(job.mica_key_pem, password=None)
-    if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise TypeError("the MICA key is not an EC key")
-    _job = job
-    _issuer = Issuer(x509.load_pem_x509_certificate(job.mica_cert_pem), key)
-
-
-def _issue_chunk(serials: list[str]) -> list[IssuedDevice]:
-    job, issuer = _job, _issuer
-    assert job is not None and issuer is not None, "worker not initialised"
+def _issue(job: IssueJob, mica: Issuer, serials: Sequence[str]) -> list[IssuedDevice]:
     policies = [x509.ObjectIdentifier(p) for p in job.policies]
     issued = []
     for serial in serials:
         key = new_key()
         cert = issue_device(
-            issuer,
-            key.public_key(),
-            serial=serial,
-            hw_type=job.hw_type,
-            policies=policies,
-            at=job.at,
+            mica, key.public_key(), serial=serial, hw_type=job.hw_type, policies=policies, at=job.at
         )
         issued.append(write_device(job.devices_dir, serial, key, cert, job.chain_tail_pem))
     return issued
+
+
+def _mica(job: IssueJob) -> Issuer:
+    key = serialization.load_pem_private_key(job.mica_key_pem, password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise TypeError("the MICA key is not an EC key")
+    return Issuer(x509.load_pem_x509_certificate(job.mica_cert_pem), key)
+
+
+# --- in each worker process -----------------------------------------------------------
+
+_worker: tuple[IssueJob, Issuer] | None = None
+
+
+def _load_worker(job: IssueJob) -> None:
+    global _worker
+    _worker = (job, _mica(job))
+
+
+def _issue_chunk(serials: list[str]) -> list[IssuedDevice]:
+    assert _worker is not None, "worker not initialised"
+    job, mica = _worker
+    return _issue(job, mica, serials)
 
 
 def _chunks(items: list[str], count: int) -> Iterator[list[str]]:

@@ -23,6 +23,8 @@ from __future__ import annotations
 import ssl
 from pathlib import Path
 
+from certs.pki import Pki
+from certs.settings import PkiSettings
 from sep2.identity import lfdi_from_der
 
 CCM8 = "ECDHE-ECDSA-AES128-CCM8"
@@ -68,6 +70,27 @@ def client_context(
     ctx.load_cert_chain(str(cert_chain), str(key))
     ctx.load_verify_locations(cafile=str(serca))
     return ctx
+
+
+def gateway_context(pki: Pki, settings: PkiSettings) -> ssl.SSLContext:
+    """The server context of the gateway of ``pki``, as ``settings`` configure it."""
+    return server_context(
+        pki.server.chain, pki.server.key, pki.serca, extra_ciphers=settings.extra_ciphers
+    )
+
+
+def meter_context(
+    pki: Pki, serial: str, settings: PkiSettings, *, check_hostname: bool = True
+) -> ssl.SSLContext:
+    """The client context of the meter ``serial`` of ``pki``, as ``settings`` configure it."""
+    device = pki.device(serial)
+    return client_context(
+        device.chain,
+        device.key,
+        pki.serca,
+        check_hostname=check_hostname,
+        extra_ciphers=settings.extra_ciphers,
+    )
 
 
 def peer_lfdi(conn: ssl.SSLObject | ssl.SSLSocket) -> str:

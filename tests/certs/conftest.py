@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from certs.foreign import foreign_pki, self_signed_device
 from certs.pki import DeviceIdentity, Pki, default_serials, init_pki
 from tests.certs.seeding import HW_TYPE, PKI_TIME
+from tests.conftest import require
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +32,12 @@ def self_signed(tmp_path_factory: pytest.TempPathFactory) -> DeviceIdentity:
     return self_signed_device(
         tmp_path_factory.mktemp("selfsigned"), "GM-SELF-01", hw_type=HW_TYPE, at=PKI_TIME
     )
+
+
+@pytest.fixture(scope="session")
+def openssl() -> str:
+    """The openssl command line tool, an independent judge of our DER and chains."""
+    path = shutil.which("openssl")
+    require(path is not None, "the openssl command is not installed")
+    assert path is not None
+    return path

@@ -120,7 +120,9 @@ def test_every_problem_is_reported(pki: Pki) -> None:
 
 
 @pytest.mark.parametrize("serial", ["GM-SYN-00001", "GM-SYN-00003"])
-def test_openssl_strict_verification_agrees(pki: Pki, tmp_path: Path, serial: str) -> None:
+def test_openssl_strict_verification_agrees(
+    pki: Pki, tmp_path: Path, serial: str, openssl: str
+) -> None:
     # OpenSSL's strict mode (RFC 5280 rules) and explicit 2030.5 policy processing.
     untrusted = write_chain(tmp_path / "untrusted.pem", pki.intermediates())
     for cert, extra in (
@@ -129,7 +131,7 @@ def test_openssl_strict_verification_agrees(pki: Pki, tmp_path: Path, serial: st
     ):
         out = subprocess.run(
             [
-                "openssl",
+                openssl,
                 "verify",
                 "-x509_strict",
                 "-policy_check",

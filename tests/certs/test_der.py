@@ -99,13 +99,13 @@ def test_malformed_hardware_module_name_is_refused(bad: bytes) -> None:
         HardwareModuleName.from_der(bad)
 
 
-def test_openssl_reads_our_hardware_module_name(pki: Pki) -> None:
+def test_openssl_reads_our_hardware_module_name(pki: Pki, openssl: str) -> None:
     # An independent decoder: OpenSSL's asn1parse of the SAN extension of a real device.
     cert_path: Path = pki.device("GM-SYN-00002").cert
     cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
     san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
     out = subprocess.run(
-        ["openssl", "asn1parse", "-inform", "DER"],
+        [openssl, "asn1parse", "-inform", "DER"],
         input=san.value.public_bytes(),
         capture_output=True,
         check=True,

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 import socket
 import ssl
 import subprocess
@@ -15,9 +14,17 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from certs import pemfile
 from certs.pki import DeviceIdentity, Pki
-from certs.tls import CCM8, PeerCertificateMissing, client_context, peer_lfdi, server_context
+from certs.settings import PkiSettings
+from certs.tls import (
+    CCM8,
+    PeerCertificateMissing,
+    client_context,
+    gateway_context,
+    meter_context,
+    peer_lfdi,
+    server_context,
+)
 from sep2.identity import lfdi_from_der
-from tests.conftest import require
 
 CCM8_TLS12 = (CCM8, "TLSv1.2", 128)
 
@@ -60,7 +67,7 @@ class OneShotServer:
 
 
 def gateway(pki: Pki, *, extra_ciphers: bool = False) -> ssl.SSLContext:
-    return server_context(pki.server.chain, pki.server.key, pki.serca, extra_ciphers=extra_ciphers)
+    return gateway_context(pki, PkiSettings(extra_ciphers=extra_ciphers))
 
 
 def meter(device: DeviceIdentity, serca: Path, **kwargs: bool) -> ssl.SSLContext:
@@ -88,8 +95,9 @@ def test_python_handshake_uses_ccm8_and_identifies_the_meter(pki: Pki) -> None:
 
 
 def test_the_gateway_answers_on_its_ip_address(pki: Pki) -> None:
-    with OneShotServer(gateway(pki)) as server:
-        data, _, _ = talk(meter(pki.device("GM-SYN-00002"), pki.serca), server.port, "127.0.0.1")
+    ctx = meter_context(pki, "GM-SYN-00002", PkiSettings())
+    with OneShotServer(server_context(pki.server.chain, pki.server.key, pki.serca)) as server:
+        data, _, _ = talk(ctx, server.port, "127.0.0.1")
     assert data == b"ok"
 
 
@@ -101,10 +109,7 @@ def test_a_meter_checks_the_gateway_host_name(pki: Pki) -> None:
         talk(meter(pki.device("GM-SYN-00001"), pki.serca), server.port, "other.example")
 
 
-def test_openssl_s_client_completes_the_handshake(pki: Pki) -> None:
-    openssl = shutil.which("openssl")
-    require(openssl is not None, "openssl is not installed")
-    assert openssl is not None
+def test_openssl_s_client_completes_the_handshake(pki: Pki, openssl: str) -> None:
     device = pki.device("GM-SYN-00003")
     with OneShotServer(gateway(pki)) as server:
         out = subprocess.run(
