@@ -114,7 +114,14 @@ def init(
     type=click.Choice(["serca", "intermediate", "device", "server"]),
     help="Check as this role (default: inferred from the certificate).",
 )
-def show(file: Path, serca: Path | None, directory: Path | None, role: str | None) -> None:
+@click.option(
+    "--at",
+    type=click.DateTime(["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
+    help="Check validity at this UTC time instead of now.",
+)
+def show(
+    file: Path, serca: Path | None, directory: Path | None, role: str | None, at: datetime | None
+) -> None:
     """Print a certificate's LFDI, SFDI, profile check and chain; exit 1 if either fails."""
     from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -172,7 +179,7 @@ def show(file: Path, serca: Path | None, directory: Path | None, role: str | Non
             leaf,
             [*chain[1:], *known],
             anchor,
-            datetime.now(UTC),
+            at.replace(tzinfo=UTC) if at else datetime.now(UTC),
             leaf_may_be_ca=cert_role in (Role.SERCA, Role.INTERMEDIATE),
         )
         chain_ok = result.ok

@@ -235,3 +235,20 @@ def test_peer_lfdi_needs_a_certificate() -> None:
 
     with pytest.raises(PeerCertificateMissing):
         peer_lfdi(NoPeer())  # type: ignore[arg-type]
+
+
+@pytest.mark.interop
+def test_py20305_client_context_meets_the_gateway(pki: Pki) -> None:
+    # A third-party 2030.5 client's own TLS setup (hostname check on, its cipher list).
+    from py20305.client.tls import TlsConfig, create_ssl_context, verify_ieee2030_5_chain
+
+    device = pki.device("GM-SYN-00001")
+    ctx = create_ssl_context(
+        TlsConfig(client_cert=device.chain, client_key=device.key, ca_cert=pki.serca)
+    )
+    with OneShotServer(gateway(pki)) as server:
+        data, server_lfdi, cipher = talk(ctx, server.port)
+    assert data == b"ok" and cipher == CCM8_TLS12
+    assert server.lfdi == device.lfdi and server_lfdi == pki.server.lfdi
+    chain = [*pemfile.load_certificates(pki.server.chain), pki.serca_certificate()]
+    verify_ieee2030_5_chain([c.public_bytes(Encoding.DER) for c in chain])  # raises if not

@@ -144,3 +144,11 @@ def test_bench_certs_prints_rates(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "workers=1:" in result.output and "certs/s" in result.output
     assert list(tmp_path.iterdir()) == []  # the scratch PKIs are gone
+
+
+def test_show_checks_validity_at_a_given_time(tmp_path: Path, made: Path) -> None:
+    cert = str(made / "devices/GM-SYN-00001/cert.pem")
+    result = run(tmp_path, "certs", "show", cert, "--at", "2001-01-01")
+    assert result.exit_code == 1
+    assert "is not valid until" in result.output
+    assert run(tmp_path, "certs", "show", cert, "--at", "2999-01-01T00:00:00").exit_code == 0
