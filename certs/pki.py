@@ -503,16 +503,12 @@ def _read_index(directory: Path) -> list[DeviceIdentity]:
             sfdi = int(entry["sfdi"])
             if sfdi != sfdi_from_lfdi(lfdi):
                 raise PkiError(f"{path}: SFDI of {serial} does not match its LFDI")
-            result.append(
-                DeviceIdentity(
-                    serial,
-                    lfdi,
-                    sfdi,
-                    directory / entry["cert"],
-                    directory / entry["key"],
-                    directory / entry["chain"],
-                )
-            )
+            identity = _identity(directory, serial, lfdi, sfdi)
+            # The paths are there for other tools; they must say what the layout says.
+            for name in ("cert", "key", "chain"):
+                if directory / entry[name] != getattr(identity, name):
+                    raise PkiError(f"{path}: {name} of {serial} is not where the layout puts it")
+            result.append(identity)
     except (ValueError, KeyError, TypeError, AttributeError, IdentityError) as exc:
         raise PkiError(f"{path} is not a device index ({type(exc).__name__}: {exc})") from None
     return result

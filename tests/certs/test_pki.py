@@ -230,8 +230,14 @@ def test_test_and_production_pkis_do_not_mix(tmp_path: Path) -> None:
 
 def test_a_corrupt_index_is_a_clear_error(tmp_path: Path) -> None:
     make(tmp_path, 1)
-    (tmp_path / "devices/index.json").write_text('{"format": 1, "devices": [{"serial": 1}]}')
+    index = tmp_path / "devices/index.json"
+    good = json.loads(index.read_text())
+    index.write_text('{"format": 1, "devices": [{"serial": 1}]}')
     with pytest.raises(PkiError, match="is not a device index"):
+        Pki.open(tmp_path)
+    good["devices"][0]["key"] = "../../elsewhere/key.pem"
+    index.write_text(json.dumps(good))
+    with pytest.raises(PkiError, match="not where the layout puts it"):
         Pki.open(tmp_path)
 
 
