@@ -1,8 +1,10 @@
 """``gridmirror certs``: make the 2030.5 PKI, and look at any certificate against it.
 
-``certs init`` names meters ``GM-SYN-00001`` … by default (``--devices N``, 25 unless
-told); ``--serial`` / ``--serials-file`` name them instead (the campus fleet's serials
-are passed this way). The layout it writes is documented in :mod:`certs.pki`.
+Which meters ``certs init`` issues for: by default, the fleet the emulator runs
+(``devices.campus.fleet_campus``: the 25 meters of the campus file, GM-ENG-01 …, or
+GM-SYN-00001 … when ``meters.count`` is set); ``--devices N`` gives the synthetic serials
+GM-SYN-00001 … GM-SYN-N; ``--serial`` / ``--serials-file`` name them. The layout it
+writes is documented in :mod:`certs.pki`.
 """
 
 from __future__ import annotations
@@ -18,8 +20,6 @@ if TYPE_CHECKING:
     from cryptography import x509
 
     from gridmirror.config import Settings
-
-DEFAULT_DEVICES = 25
 
 
 @click.group("certs")
@@ -38,7 +38,8 @@ def certs() -> None:
     "--devices",
     "count",
     type=click.IntRange(0, 1_000_000),
-    help=f"Number of synthetic meters GM-SYN-00001… [default: {DEFAULT_DEVICES}].",
+    help="Issue for N synthetic meters GM-SYN-00001… [default: the meters of the fleet "
+    "settings, the 25 campus meters unless meters.count is set].",
 )
 @click.option("--serial", "serials", multiple=True, help="A meter serial (repeatable).")
 @click.option(
@@ -68,7 +69,12 @@ def init(
     named = list(serials) + (_read_serials(serials_file) if serials_file else [])
     if named and count is not None:
         raise click.ClickException("give either --devices or serial names, not both")
-    wanted = named or default_serials(DEFAULT_DEVICES if count is None else count)
+    if named:
+        wanted = named
+    elif count is not None:
+        wanted = default_serials(count)
+    else:
+        wanted = _fleet_serials(settings)
     directory = directory or _pki_dir(settings)
     try:
         report = init_pki(
@@ -204,6 +210,16 @@ def _settings() -> Settings:
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from None
     return settings  # type: ignore[no-any-return]
+
+
+def _fleet_serials(settings: Settings) -> list[str]:
+    """The serials of the meters the emulator runs with these settings."""
+    from devices.campus import CampusError, fleet_campus
+
+    try:
+        return [meter.serial for meter in fleet_campus(settings.meters).meters]
+    except CampusError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _pki_dir(settings: Settings) -> Path:

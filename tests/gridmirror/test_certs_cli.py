@@ -22,12 +22,16 @@ def one_line_error(result: Result) -> str:
     return lines[0]
 
 
-def test_init_defaults_to_25_synthetic_meters_and_is_idempotent(tmp_path: Path) -> None:
+def test_init_defaults_to_the_campus_meters_and_is_idempotent(tmp_path: Path) -> None:
+    from devices.campus import load_campus
+
     first = run(tmp_path, "certs", "init")
     assert first.exit_code == 0, first.output
     pki = tmp_path / "data" / "pki"
     index = json.loads((pki / "devices" / "index.json").read_text())
-    assert [d["serial"] for d in index["devices"]] == [f"GM-SYN-{i:05d}" for i in range(1, 26)]
+    campus = sorted(meter.serial for meter in load_campus().meters)
+    assert len(campus) == 25 and "GM-ENG-01" in campus
+    assert [d["serial"] for d in index["devices"]] == campus
     assert stat.S_IMODE((pki / "private" / "mica.key").stat().st_mode) == 0o600
     stamps = {p: p.stat().st_mtime_ns for p in pki.rglob("*") if p.is_file()}
     again = run(tmp_path, "certs", "init")
@@ -152,3 +156,31 @@ def test_show_checks_validity_at_a_given_time(tmp_path: Path, made: Path) -> Non
     assert result.exit_code == 1
     assert "is not valid until" in result.output
     assert run(tmp_path, "certs", "show", cert, "--at", "2999-01-01T00:00:00").exit_code == 0
+
+
+def test_init_follows_a_synthetic_fleet_and_devices_n(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRIDMIRROR_METERS__COUNT", "3")
+    assert run(tmp_path, "certs", "init", "--dir", str(tmp_path / "a")).exit_code == 0
+    index = json.loads((tmp_path / "a/devices/index.json").read_text())
+    assert [d["serial"] for d in index["devices"]] == [
+        "GM-SYN-00001",
+        "GM-SYN-00002",
+        "GM-SYN-00003",
+    ]
+    assert (
+        run(tmp_path, "certs", "init", "--dir", str(tmp_path / "b"), "--devices", "2").exit_code
+        == 0
+    )
+    index = json.loads((tmp_path / "b/devices/index.json").read_text())
+    assert [d["serial"] for d in index["devices"]] == ["GM-SYN-00001", "GM-SYN-00002"]
+
+
+def test_init_reports_a_bad_campus_file_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = tmp_path / "campus.toml"
+    bad.write_text("not = [valid")
+    monkeypatch.setenv("GRIDMIRROR_METERS__CAMPUS_FILE", str(bad))
+    assert "campus" in one_line_error(run(tmp_path, "certs", "init")).lower()
