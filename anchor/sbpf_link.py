@@ -532,25 +532,23 @@ def _write_shared_object(
 
     end_of_rodata = rodata_offset + len(rodata)
     dynamic_offset = _align(end_of_rodata, 8)
-    n_dynamic = 10
+    # The loader rejects a relocation table of size 0: without syscalls there is none.
+    n_dynamic = 10 if reldyn else 7
     dynsym_offset = dynamic_offset + n_dynamic * DYN_SIZE
     dynstr_offset = dynsym_offset + len(dynsym)
     reldyn_offset = _align(dynstr_offset + len(dynstr), 8)
-    dynamic = b"".join(
-        struct.pack("<qQ", tag, value)
-        for tag, value in (
-            (DT_FLAGS, DF_TEXTREL),
-            (DT_REL, reldyn_offset),
-            (DT_RELSZ, len(reldyn)),
-            (DT_RELENT, REL_SIZE),
-            (DT_SYMTAB, dynsym_offset),
-            (DT_SYMENT, SYM_SIZE),
-            (DT_STRTAB, dynstr_offset),
-            (DT_STRSZ, len(dynstr)),
-            (DT_TEXTREL, 0),
-            (DT_NULL, 0),
-        )
-    )
+    tags = [(DT_FLAGS, DF_TEXTREL)]
+    if reldyn:
+        tags += [(DT_REL, reldyn_offset), (DT_RELSZ, len(reldyn)), (DT_RELENT, REL_SIZE)]
+    tags += [
+        (DT_SYMTAB, dynsym_offset),
+        (DT_SYMENT, SYM_SIZE),
+        (DT_STRTAB, dynstr_offset),
+        (DT_STRSZ, len(dynstr)),
+        (DT_TEXTREL, 0),
+        (DT_NULL, 0),
+    ]
+    dynamic = b"".join(struct.pack("<qQ", tag, value) for tag, value in tags)
     assert len(dynamic) == n_dynamic * DYN_SIZE
 
     section_names = [".text", ".rodata", ".dynamic", ".dynsym", ".dynstr", ".rel.dyn", ".shstrtab"]
@@ -578,10 +576,22 @@ def _write_shared_object(
         (".dynsym", SHT_DYNSYM, SHF_ALLOC, dynsym_offset, len(dynsym), dynstr_index, 1, 8,
          SYM_SIZE),
         (".dynstr", SHT_STRTAB, SHF_ALLOC, dynstr_offset, len(dynstr), 0, 0, 1, 0),
-        (".rel.dyn", SHT_REL, SHF_ALLOC, reldyn_offset, len(reldyn), dynsym_index, 0, 8,
-         REL_SIZE),
-        (".shstrtab", SHT_STRTAB, 0, shstrtab_offset, len(shstrtab), 0, 0, 1, 0),
     ]  # fmt: skip
+    if reldyn:
+        sections.append(
+            (
+                ".rel.dyn",
+                SHT_REL,
+                SHF_ALLOC,
+                reldyn_offset,
+                len(reldyn),
+                dynsym_index,
+                0,
+                8,
+                REL_SIZE,
+            )
+        )
+    sections.append((".shstrtab", SHT_STRTAB, 0, shstrtab_offset, len(shstrtab), 0, 0, 1, 0))
 
     out = bytearray(shoff)
     out[text_offset : text_offset + len(text)] = text
@@ -684,7 +694,7 @@ def read_shared_object(elf: bytes) -> SharedObject:
 
     dynsym = _section_bytes(elf, sections, ".dynsym")
     dynstr = _section_bytes(elf, sections, ".dynstr")
-    reldyn = _section_bytes(elf, sections, ".rel.dyn")
+    reldyn = _section_bytes(elf, sections, ".rel.dyn") if ".rel.dyn" in sections else b""
     relocs: dict[int, str] = {}
     for off in range(0, len(reldyn), REL_SIZE):
         r_offset, r_info = struct.unpack_from("<QQ", reldyn, off)
