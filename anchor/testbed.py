@@ -97,6 +97,8 @@ def initialize_account3_ix(account: Pubkey, mint: Pubkey, owner: Pubkey) -> Inst
 class Testbed:
     """LiteSVM with the Oracle program, an energy mint and (optionally) an initialized Config."""
 
+    __test__ = False  # not a pytest test class, despite its name
+
     def __init__(
         self,
         program: bytes | None = None,
