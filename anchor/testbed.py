@@ -166,7 +166,8 @@ class Testbed:
 
     # ------------------------------------------------------------------ transactions
 
-    def _result(self, outcome: TransactionMetadata | FailedTransactionMetadata) -> TxResult:
+    def outcome(self, outcome: TransactionMetadata | FailedTransactionMetadata) -> TxResult:
+        """A TxResult from what LiteSVM.send_transaction returned."""
         if isinstance(outcome, FailedTransactionMetadata):
             err: object | None = outcome.err()
             meta = outcome.meta()
@@ -190,9 +191,9 @@ class Testbed:
         fee_payer = payer or (signers[0] if signers else self.payer)
         all_signers = list(dict.fromkeys([fee_payer, *signers]))
         tx = Transaction(
-            all_signers, Message(list(instructions), fee_payer.pubkey()), self._blockhash()
+            all_signers, Message(list(instructions), fee_payer.pubkey()), self.fresh_blockhash()
         )
-        return self._result(self.svm.send_transaction(tx))
+        return self.outcome(self.svm.send_transaction(tx))
 
     def send_v0(
         self,
@@ -203,12 +204,13 @@ class Testbed:
         """Send a v0 transaction resolving accounts through address lookup tables."""
         fee_payer = signers[0]
         message = MessageV0.try_compile(
-            fee_payer.pubkey(), list(instructions), list(lookup_tables), self._blockhash()
+            fee_payer.pubkey(), list(instructions), list(lookup_tables), self.fresh_blockhash()
         )
         tx = VersionedTransaction(message, list(dict.fromkeys(signers)))
-        return self._result(self.svm.send_transaction(tx))
+        return self.outcome(self.svm.send_transaction(tx))
 
-    def _blockhash(self) -> Hash:
+    def fresh_blockhash(self) -> Hash:
+        """A blockhash no earlier transaction used."""
         # A fresh blockhash each time: the same instructions twice are two transactions.
         self.svm.expire_blockhash()
         return self.svm.latest_blockhash()
@@ -323,27 +325,30 @@ class Testbed:
 
     def create_lookup_table(self, addresses: Sequence[Pubkey]) -> AddressLookupTableAccount:
         """An address lookup table holding addresses, active from the next slot."""
-        authority = self.payer
+        # The table's address derives from (authority, recent slot) and the slot must be in
+        # SlotHashes, which warping does not extend: a fresh authority per table.
+        authority = Keypair()
+        recent_slot = max(slot for slot, _ in self.svm.get_slot_hashes())
         create, table = create_lookup_table(
             CreateLookupTableParams(
                 authority_address=authority.pubkey(),
-                payer_address=authority.pubkey(),
-                recent_slot=self.svm.get_clock().slot,
+                payer_address=self.payer.pubkey(),
+                recent_slot=recent_slot,
             )
         )
-        result = self.send([create], [authority])
+        result = self.send([create], [self.payer])
         if not result.ok:
             raise RuntimeError(f"create lookup table failed: {result.error}")
         for start in range(0, len(addresses), 20):
             extend = extend_lookup_table(
                 ExtendLookupTableParams(
-                    payer_address=authority.pubkey(),
+                    payer_address=self.payer.pubkey(),
                     lookup_table_address=table,
                     authority_address=authority.pubkey(),
                     new_addresses=list(addresses[start : start + 20]),
                 )
             )
-            result = self.send([extend], [authority])
+            result = self.send([extend], [self.payer, authority])
             if not result.ok:
                 raise RuntimeError(f"extend lookup table failed: {result.error}")
         self.warp_slot()  # addresses added in a slot are usable from the next one

@@ -134,3 +134,23 @@ def bench_certs(count: int, workers: tuple[int, ...], scratch: Path | None) -> N
             f"  workers={r.workers}: {r.seconds:6.2f} s  {r.rate:8.0f} certs/s  "
             f"(x{r.rate / base:.2f})  re-run issuing nothing: {r.rerun_seconds:.2f} s"
         )
+@bench.command("chain")
+@click.option(
+    "--batches", default=20, show_default=True, type=click.IntRange(1, 10_000),
+    help="Full submit_readings transactions to measure.",
+)  # fmt: skip
+@click.option(
+    "--singles", default=64, show_default=True, type=click.IntRange(1, 10_000),
+    help="One-reading transactions to measure.",
+)  # fmt: skip
+def bench_chain(batches: int, singles: int) -> None:
+    """The Oracle program: compute units per reading and readings per transaction."""
+    from anchor.artifacts import PROGRAM_SO
+    from gridmirror.bench import chain as chain_bench
+
+    click.echo(
+        f"chain: oracle.so ({PROGRAM_SO.stat().st_size:,} bytes) on LiteSVM; "
+        f"{chain_bench.METERS} meters, one reading per meter every {chain_bench.STEP_S} s"
+    )
+    for line in chain_bench.report(chain_bench.run(batches, singles)):
+        click.echo(line)
