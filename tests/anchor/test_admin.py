@@ -9,6 +9,7 @@ from solders.account import Account
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
+from solders.rent import Rent
 from spl.token.instructions import AuthorityType, SetAuthorityParams, set_authority
 
 from anchor import instructions as ix
@@ -348,3 +349,38 @@ def test_a_copy_of_the_config_owned_by_someone_else_steers_nothing(tb: Testbed) 
     impostor = replace_account(good, 1, AccountMeta(copy, False, True))
     assert fails_with(tb.send([impostor], [tb.admin]), OracleError.WRONG_ACCOUNT_OWNER)
     assert ConfigAccount.decode(tb.account_data(tb.config)).active is True
+
+
+# --------------------------------------------------------------------------- edges
+
+
+@pytest.mark.parametrize("threshold", [2.0, 1.0, 1.5, 0.37, 3.1415926])
+def test_rent_exemption_is_computed_exactly_for_any_threshold(
+    program: bytes, threshold: float
+) -> None:
+    # The program reads the f64 threshold with integer arithmetic; it must ask for no
+    # less than the runtime's own figure (else the account is not rent-exempt) and at
+    # most one lamport more.
+    tb = uninitialized(program)
+    tb.svm.set_rent(Rent(3_480, threshold, 50))
+    assert tb.send([init_ix(tb)], [tb.admin]).ok
+    account = tb.svm.get_account(tb.config)
+    assert account is not None
+    expected = tb.svm.minimum_balance_for_rent_exemption(CONFIG_SIZE)
+    assert expected <= account.lamports <= expected + 1
+
+
+def test_a_rent_threshold_that_is_not_a_number_is_refused(program: bytes) -> None:
+    tb = uninitialized(program)
+    tb.svm.set_rent(Rent(3_480, float("inf"), 50))
+    assert fails_with(tb.send([init_ix(tb)], [tb.admin]), OracleError.ARITHMETIC_OVERFLOW)
+
+
+def test_more_than_128_accounts_are_refused(tb: Testbed) -> None:
+    # 129 metas naming a handful of accounts (duplicates are cheap in a transaction)
+    good = ix.set_active(tb.admin.pubkey(), False)
+    metas = list(good.accounts) + [AccountMeta(tb.config, False, True)] * 127
+    bad = Instruction(PROGRAM_ID, bytes(good.data), metas)
+    assert fails_with(tb.send([bad], [tb.admin]), OracleError.TOO_MANY_ACCOUNTS)
+    ok = Instruction(PROGRAM_ID, bytes(good.data), metas[:128])
+    assert tb.send([ok], [tb.admin]).ok

@@ -285,3 +285,21 @@ def test_a_paused_oracle_mints_nothing(tb: Testbed) -> None:
     assert tb.send([ix.set_active(tb.admin.pubkey(), False)], [tb.admin]).ok
     assert fails_with(tb.clear(E0, [(s.meter, s.token)]), OracleError.ORACLE_INACTIVE)
     assert tb.mint_supply() == 0
+
+
+def test_registers_below_the_watermark_are_refused_not_minted(tb: Testbed) -> None:
+    # Cannot happen through the program; if an account were ever corrupted so, clearing
+    # refuses instead of minting from a wrapped-around difference.
+    s = ready(tb)
+    account = tb.svm.get_account(s.meter)
+    assert account is not None
+    data = bytearray(account.data)
+    settled_export_offset = 128  # Meter.settled_export_wh (discriminator included)
+    data[settled_export_offset : settled_export_offset + 8] = (10**6).to_bytes(8, "little")
+    tb.svm.set_account(
+        s.meter, Account(account.lamports, bytes(data), account.owner, False, account.rent_epoch)
+    )
+    assert tb.meter_account(s.lfdi).settled_export_wh == 10**6 > tb.meter_account(s.lfdi).export_wh
+    result = tb.clear(E0, [(s.meter, s.token)])
+    assert fails_with(result, OracleError.SETTLEMENT_INVARIANT)
+    assert tb.mint_supply() == 0
