@@ -19,6 +19,7 @@ PROGRAM_ID = Pubkey.from_string("FQpLNvbsz36vgtGQs6Wt1oPYntG9EwW3ibh7L1kb5caQ")
 
 TOKEN_PROGRAM_ID = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
 SYSTEM_PROGRAM_ID = Pubkey.from_string("11111111111111111111111111111111")
+BPF_LOADER_UPGRADEABLE_ID = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")
 
 # Account sizes (discriminator included) and the fixed sizes of the encodings.
 CONFIG_SIZE = 176

@@ -57,11 +57,21 @@ def _instructions() -> list[Json]:
                 "mint authority = the mintAuthority PDA, no freeze authority, no supply)."
             ],
             "accounts": [
-                _acc("admin", mut=True, signer=True, docs="Becomes the admin; pays the rent."),
+                _acc(
+                    "admin",
+                    mut=True,
+                    signer=True,
+                    docs="The program's upgrade authority; becomes the admin; pays the rent.",
+                ),
                 _acc("config", mut=True, pda=CONFIG_PDA),
                 _acc("mint", docs="The energy token mint (SPL Token)."),
                 _acc("mintAuthority", pda=MINT_AUTHORITY_PDA),
                 _acc("systemProgram"),
+                _acc("program", docs="This program's own account."),
+                _acc(
+                    "programData",
+                    docs="Its ProgramData account (upgradeable loader): the upgrade authority.",
+                ),
             ],
             "args": _fields(
                 ("gateway", "publicKey"), ("clearingIntervalS", "i64"), ("maxFutureSkewS", "i64")

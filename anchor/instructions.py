@@ -25,7 +25,12 @@ from anchor.abi import (
     TOKEN_PROGRAM_ID,
     instruction_discriminator,
 )
-from anchor.pda import config_address, meter_address, mint_authority_address
+from anchor.pda import (
+    config_address,
+    meter_address,
+    mint_authority_address,
+    program_data_address,
+)
 
 
 @dataclass(frozen=True)
@@ -138,8 +143,14 @@ def initialize(
     clearing_interval_s: int = DEFAULT_CLEARING_INTERVAL_S,
     max_future_skew_s: int = DEFAULT_MAX_FUTURE_SKEW_S,
     program_id: Pubkey = PROGRAM_ID,
+    program_data: Pubkey | None = None,
 ) -> Instruction:
-    """Create the Config (admin signs and pays); the mint must exist with the PDA authority."""
+    """Create the Config; the admin signs, pays, and must be the program's upgrade authority.
+
+    The mint must exist with the mint-authority PDA as its authority. ``program_data`` is
+    the program's ProgramData account (derived by default); for a program loaded by the
+    non-upgradeable loader (LiteSVM's add_program) any account will do.
+    """
     return Instruction(
         program_id,
         initialize_data(gateway, clearing_interval_s, max_future_skew_s),
@@ -149,6 +160,8 @@ def initialize(
             _ro(mint),
             _ro(mint_authority_address(program_id)[0]),
             _ro(SYSTEM_PROGRAM_ID),
+            _ro(program_id),
+            _ro(program_data if program_data is not None else program_data_address(program_id)),
         ],
     )
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from solders.pubkey import Pubkey
 
-from anchor.abi import LFDI_SIZE, PROGRAM_ID, SEED_CONFIG, SEED_METER, SEED_MINT_AUTHORITY
+from anchor.abi import (
+    BPF_LOADER_UPGRADEABLE_ID,
+    LFDI_SIZE,
+    PROGRAM_ID,
+    SEED_CONFIG,
+    SEED_METER,
+    SEED_MINT_AUTHORITY,
+)
 
 
 def config_address(program_id: Pubkey = PROGRAM_ID) -> tuple[Pubkey, int]:
@@ -22,3 +29,8 @@ def meter_address(lfdi: bytes, program_id: Pubkey = PROGRAM_ID) -> tuple[Pubkey,
     if len(lfdi) != LFDI_SIZE:
         raise ValueError(f"an LFDI is {LFDI_SIZE} bytes, got {len(lfdi)}")
     return Pubkey.find_program_address([SEED_METER, bytes(lfdi)], program_id)
+
+
+def program_data_address(program_id: Pubkey = PROGRAM_ID) -> Pubkey:
+    """The program's ProgramData account under the BPF upgradeable loader."""
+    return Pubkey.find_program_address([bytes(program_id)], BPF_LOADER_UPGRADEABLE_ID)[0]

@@ -15,6 +15,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from solders.account import Account
 from solders.address_lookup_table_account import AddressLookupTableAccount
 from solders.clock import Clock
 from solders.hash import Hash
@@ -37,6 +38,7 @@ from solders.transaction_status import InstructionErrorCustom, TransactionErrorI
 
 from anchor import instructions as ix
 from anchor.abi import (
+    BPF_LOADER_UPGRADEABLE_ID,
     DEFAULT_CLEARING_INTERVAL_S,
     DEFAULT_MAX_FUTURE_SKEW_S,
     ENERGY_DECIMALS,
@@ -94,6 +96,44 @@ def initialize_account3_ix(account: Pubkey, mint: Pubkey, owner: Pubkey) -> Inst
     )
 
 
+def install_upgradeable(
+    svm: LiteSVM, program_id: Pubkey, elf: bytes, authority: Pubkey | None
+) -> Pubkey:
+    """Put a program in place as the BPF upgradeable loader leaves it after a deployment.
+
+    The Program account names its ProgramData account, which holds the upgrade
+    authority and the ELF. (solders 0.26's LiteSVM cannot run the loader's deployment
+    itself; tests/anchor/test_deploy.py does that under solders 0.29.) Returns the
+    ProgramData address.
+    """
+    program_data = Pubkey.find_program_address([bytes(program_id)], BPF_LOADER_UPGRADEABLE_ID)[0]
+    header = struct.pack("<IQ", 3, 0)  # ProgramData { slot: 0, upgrade_authority_address }
+    header += b"\x00" + bytes(32) if authority is None else b"\x01" + bytes(authority)
+    data = header + elf
+    svm.set_account(
+        program_data,
+        Account(
+            svm.minimum_balance_for_rent_exemption(len(data)),
+            data,
+            BPF_LOADER_UPGRADEABLE_ID,
+            False,
+            0,
+        ),
+    )
+    state = struct.pack("<I", 2) + bytes(program_data)  # Program { programdata_address }
+    svm.set_account(
+        program_id,
+        Account(
+            svm.minimum_balance_for_rent_exemption(len(state)),
+            state,
+            BPF_LOADER_UPGRADEABLE_ID,
+            True,
+            0,
+        ),
+    )
+    return program_data
+
+
 class Testbed:
     """LiteSVM with the Oracle program, an energy mint and (optionally) an initialized Config."""
 
@@ -108,11 +148,19 @@ class Testbed:
         max_future_skew_s: int = DEFAULT_MAX_FUTURE_SKEW_S,
         now: int = GENESIS_TS,
         initialize: bool = True,
+        upgradeable: bool = True,
     ) -> None:
         self.svm = LiteSVM()
         self.program_id = program_id
-        self.svm.add_program(program_id, program if program is not None else program_bytes())
         self.admin = Keypair()
+        elf = program if program is not None else program_bytes()
+        if upgradeable:
+            self.program_data: Pubkey = install_upgradeable(
+                self.svm, program_id, elf, self.admin.pubkey()
+            )
+        else:
+            self.svm.add_program(program_id, elf)
+            self.program_data = program_id  # the old loader has no ProgramData
         self.gateway = Keypair()
         self.payer = Keypair()
         for kp in (self.admin, self.gateway, self.payer):
@@ -131,6 +179,7 @@ class Testbed:
                         clearing_interval_s,
                         max_future_skew_s,
                         program_id,
+                        self.program_data,
                     )
                 ],
                 [self.admin],

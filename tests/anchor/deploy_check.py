@@ -156,19 +156,32 @@ def main(so_path: str, keypair_path: str) -> dict[str, object]:
         ],
         [payer, mint, token],
     )
+
+    def initialize(admin: Keypair) -> Instruction:
+        return Instruction(
+            pid,
+            disc("global:initialize") + bytes(gateway.pubkey()) + struct.pack("<qq", 900, 60),
+            [
+                AccountMeta(admin.pubkey(), True, True),
+                AccountMeta(config, False, True),
+                AccountMeta(mint.pubkey(), False, False),
+                AccountMeta(authority, False, False),
+                AccountMeta(SYSTEM, False, False),
+                AccountMeta(pid, False, False),
+                AccountMeta(programdata, False, False),
+            ],
+        )
+
+    # Someone watching the chain tries to initialize first: only the upgrade authority
+    # (the payer, who deployed) may.
+    squatter_refused = False
+    try:
+        send([initialize(gateway)], [gateway])
+    except Failed as exc:
+        squatter_refused = "Custom(6010)" in str(exc)
     send(
         [
-            Instruction(
-                pid,
-                disc("global:initialize") + bytes(gateway.pubkey()) + struct.pack("<qq", 900, 60),
-                [
-                    AccountMeta(payer.pubkey(), True, True),
-                    AccountMeta(config, False, True),
-                    AccountMeta(mint.pubkey(), False, False),
-                    AccountMeta(authority, False, False),
-                    AccountMeta(SYSTEM, False, False),
-                ],
-            ),
+            initialize(payer),
             Instruction(
                 pid,
                 disc("global:register_meter")
@@ -233,6 +246,7 @@ def main(so_path: str, keypair_path: str) -> dict[str, object]:
         "deployed": program_account is not None and program_account.owner == LOADER,
         "executable": bool(program_account and program_account.executable),
         "minted_wh": balance,
+        "squatter_refused": squatter_refused,
         "submit_compute_units": submit_cu,
     }
 

@@ -25,7 +25,7 @@ from anchor.abi import (
 from anchor.accounts import ConfigAccount
 from anchor.events import MeterRegistered
 from anchor.pda import config_address, meter_address, mint_authority_address
-from anchor.testbed import GENESIS_TS, Testbed, TxResult
+from anchor.testbed import GENESIS_TS, Testbed, TxResult, install_upgradeable
 
 
 def fails_with(result: TxResult, error: OracleError) -> bool:
@@ -77,6 +77,42 @@ def init_ix(tb: Testbed, **kw: object) -> Instruction:
     }
     args.update(kw)
     return ix.initialize(**args)  # type: ignore[arg-type]
+
+
+def test_only_the_upgrade_authority_initializes(program: bytes) -> None:
+    # Otherwise anyone could initialize a freshly deployed oracle first, as its admin.
+    tb = uninitialized(program)
+    squatter = Keypair()
+    tb.svm.airdrop(squatter.pubkey(), 10**10)
+    first = tb.send([init_ix(tb, admin=squatter.pubkey())], [squatter])
+    assert fails_with(first, OracleError.UNAUTHORIZED)
+    assert tb.account_data(tb.config) == b""
+    assert tb.send([init_ix(tb)], [tb.admin]).ok
+
+
+def test_initialize_checks_the_program_and_its_program_data(program: bytes) -> None:
+    tb = uninitialized(program)
+    stray = AccountMeta(tb.mint, False, False)
+    assert fails_with(tb.send([replace_account(init_ix(tb), 5, stray)], [tb.admin]),
+                      OracleError.WRONG_ADDRESS)  # fmt: skip
+    assert fails_with(tb.send([replace_account(init_ix(tb), 6, stray)], [tb.admin]),
+                      OracleError.WRONG_ADDRESS)  # fmt: skip
+
+
+def test_a_frozen_program_cannot_be_initialized(program: bytes) -> None:
+    tb = uninitialized(program)
+    install_upgradeable(tb.svm, PROGRAM_ID, program, None)  # upgrade authority dropped
+    assert fails_with(tb.send([init_ix(tb)], [tb.admin]), OracleError.UNAUTHORIZED)
+
+
+def test_without_an_upgrade_authority_to_ask_the_first_caller_initializes(program: bytes) -> None:
+    # LiteSVM's add_program uses the old, non-upgradeable loader: no authority exists
+    tb = Testbed(program, initialize=False, upgradeable=False)
+    anyone = Keypair()
+    tb.svm.airdrop(anyone.pubkey(), 10**10)
+    result = tb.send([init_ix(tb, admin=anyone.pubkey(), program_data=PROGRAM_ID)], [anyone])
+    assert result.ok, result.logs
+    assert tb.config_account().admin == anyone.pubkey()
 
 
 def test_initialize_twice_fails(tb: Testbed) -> None:

@@ -128,6 +128,8 @@ def test_anchorpy_drives_every_instruction(program: bytes, anchorpy_program: Pro
         "mint": tb.mint,
         "mint_authority": tb.mint_authority,
         "system_program": SYSTEM_PROGRAM_ID,
+        "program": PROGRAM_ID,
+        "program_data": tb.program_data,
     }
     built = p.instruction["initialize"](
         tb.gateway.pubkey(), 900, 60, ctx=Context(accounts=accounts)

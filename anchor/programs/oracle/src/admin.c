@@ -38,12 +38,50 @@ static uint64_t check_mint(const AccountInfo *mint, const Pubkey *mint_authority
 }
 
 /*
+ * Only the program's upgrade authority may initialize it: otherwise anyone watching the
+ * chain could initialize a freshly deployed oracle first, with their own admin. A program
+ * deployed by the old non-upgradeable loader (test harnesses such as LiteSVM's
+ * add_program) has no authority to ask; then the first caller initializes.
+ */
+static uint64_t check_deployer(const Context *ctx, const AccountInfo *admin,
+                               const AccountInfo *program, const AccountInfo *program_data) {
+    if (!pubkey_eq(program->key, ctx->program_id)) {
+        return ERR_WRONG_ADDRESS;
+    }
+    if (pubkey_eq(program->owner, &BPF_LOADER_2_ID)) {
+        return 0;
+    }
+    if (!pubkey_eq(program->owner, &BPF_LOADER_UPGRADEABLE_ID)) {
+        return ERR_UNAUTHORIZED; /* a loader whose authority we cannot read */
+    }
+    const uint8_t *p = program->data;
+    if (program->data_len < PROGRAM_DATA_ADDRESS + 32 || load_u32(p) != LOADER_STATE_PROGRAM ||
+        !pubkey_eq((const Pubkey *)(p + PROGRAM_DATA_ADDRESS), program_data->key)) {
+        return ERR_WRONG_ADDRESS;
+    }
+    if (!pubkey_eq(program_data->owner, &BPF_LOADER_UPGRADEABLE_ID)) {
+        return ERR_WRONG_ACCOUNT_OWNER;
+    }
+    const uint8_t *d = program_data->data;
+    if (program_data->data_len < PROGRAM_DATA_AUTHORITY + 32 ||
+        load_u32(d) != LOADER_STATE_PROGRAM_DATA) {
+        return ERR_WRONG_ACCOUNT_TYPE;
+    }
+    if (d[PROGRAM_DATA_AUTHORITY_TAG] != 1 ||
+        !pubkey_eq((const Pubkey *)(d + PROGRAM_DATA_AUTHORITY), admin->key)) {
+        return ERR_UNAUTHORIZED;
+    }
+    return 0;
+}
+
+/*
  * initialize(gateway: Pubkey, clearing_interval_s: i64, max_future_skew_s: i64)
- * accounts: admin (signer, writable: pays), config (writable), mint, mint_authority,
- * system_program
+ * accounts: admin (signer, writable: pays; the program's upgrade authority), config
+ * (writable), mint, mint_authority, system_program, program (this program's account),
+ * program_data (its ProgramData account)
  */
 uint64_t initialize(Context *ctx) {
-    if (ctx->account_count < 5) {
+    if (ctx->account_count < 7) {
         return ERR_NOT_ENOUGH_ACCOUNTS;
     }
     if (ctx->data_len != 8 + 32 + 8 + 8) {
@@ -61,6 +99,10 @@ uint64_t initialize(Context *ctx) {
     uint64_t err = require_signer(admin);
     if (!err) err = require_writable(admin);
     if (!err) err = require_writable(config_info);
+    if (err) {
+        return err;
+    }
+    err = check_deployer(ctx, admin, &ctx->accounts[5], &ctx->accounts[6]);
     if (err) {
         return err;
     }

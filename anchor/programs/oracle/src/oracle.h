@@ -156,6 +156,16 @@ _Static_assert(offsetof(Meter, registered_at) == 176, "Meter layout");
 
 extern const Pubkey SYSTEM_PROGRAM_ID;
 extern const Pubkey TOKEN_PROGRAM_ID;
+extern const Pubkey BPF_LOADER_UPGRADEABLE_ID;
+extern const Pubkey BPF_LOADER_2_ID;
+
+/* BPF upgradeable loader states: Program { programdata_address } and the ProgramData
+ * header { slot, upgrade_authority_address: Option<Pubkey> }. */
+#define LOADER_STATE_PROGRAM 2
+#define LOADER_STATE_PROGRAM_DATA 3
+#define PROGRAM_DATA_ADDRESS 4
+#define PROGRAM_DATA_AUTHORITY_TAG 12
+#define PROGRAM_DATA_AUTHORITY 13
 
 /* ----------------------------------------------------------------- shared checks */
 uint64_t require_signer(const AccountInfo *a);
