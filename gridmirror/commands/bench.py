@@ -134,6 +134,8 @@ def bench_certs(count: int, workers: tuple[int, ...], scratch: Path | None) -> N
             f"  workers={r.workers}: {r.seconds:6.2f} s  {r.rate:8.0f} certs/s  "
             f"(x{r.rate / base:.2f})  re-run issuing nothing: {r.rerun_seconds:.2f} s"
         )
+
+
 @bench.command("chain")
 @click.option(
     "--batches", default=20, show_default=True, type=click.IntRange(1, 10_000),
