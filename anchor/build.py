@@ -10,6 +10,7 @@ bytes. ``--check`` builds in memory and compares with the committed files instea
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -69,7 +70,8 @@ def clang_major(version_line: str) -> int:
 
 
 def find_clang(explicit: str | None = None) -> str | None:
-    """The clang to use: the one named, else the first of CLANG_CANDIDATES on PATH."""
+    """The clang to use: the one named, else $CLANG, else the first of CLANG_CANDIDATES."""
+    explicit = explicit or os.environ.get("CLANG")
     if explicit:
         return shutil.which(explicit) or (explicit if Path(explicit).is_file() else None)
     for name in CLANG_CANDIDATES:
@@ -155,7 +157,7 @@ def differences(result: Build) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     """Command line: build (default) or --check against the committed files."""
     parser = argparse.ArgumentParser(prog="python -m anchor.build", description=__doc__)
-    parser.add_argument("--clang", help="the clang to use (default: clang-14, then clang)")
+    parser.add_argument("--clang", help="the clang to use (default: $CLANG, clang-14, clang)")
     parser.add_argument("--check", action="store_true", help="compare, write nothing")
     parser.add_argument(
         "--out-dir",
