@@ -301,8 +301,13 @@ class LinkedProgram:
     syscalls: list[str]
 
 
-def _is_allocated(sec: Section) -> bool:
-    return bool(sec.flags & SHF_ALLOC) and sec.type in (SHT_PROGBITS, SHT_NOBITS)
+def _is_allocated(sec: Section, obj: ObjectFile) -> bool:
+    if not sec.flags & SHF_ALLOC:
+        return False
+    if sec.type not in (SHT_PROGBITS, SHT_NOBITS):
+        # e.g. .init_array: nothing runs constructors in a Solana program
+        raise LinkError(f"{obj.name}: allocated section {sec.name} of type {sec.type}")
+    return True
 
 
 def link(
@@ -328,7 +333,7 @@ def link(
     ro_secs: list[tuple[int, Section]] = []
     for oi, obj in enumerate(objs):
         for sec in obj.sections:
-            if not _is_allocated(sec):
+            if not _is_allocated(sec, obj):
                 continue
             if sec.flags & SHF_WRITE or sec.type == SHT_NOBITS:
                 raise LinkError(

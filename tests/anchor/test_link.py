@@ -227,6 +227,19 @@ def test_writable_data_is_refused(name: str, flags: int, nobits: bool) -> None:
         link([o.build()])
 
 
+def test_an_allocated_section_of_another_kind_is_refused() -> None:
+    o = returns(0)
+    o.section(".init_array", b"\0" * 8, DATA)
+    o.sections[-1].nobits = False
+    built = bytearray(o.build())
+    # retype the .init_array section header (SHT_INIT_ARRAY = 14)
+    shoff = int.from_bytes(built[40:48], "little")
+    index = 2  # null, .text, .init_array
+    built[shoff + 64 * index + 4 : shoff + 64 * index + 8] = (14).to_bytes(4, "little")
+    with pytest.raises(LinkError, match=r"allocated section \.init_array of type 14"):
+        link([bytes(built)])
+
+
 def test_a_call_to_an_unknown_function_is_refused() -> None:
     o = ObjectBuilder()
     text = o.section(".text", call() + EXIT)
