@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from sep2.identity import IdentityError, normalise_lfdi
+
+
+def _lfdis(values: list[str]) -> list[str]:
+    try:
+        return [normalise_lfdi(v) for v in values]
+    except IdentityError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class GatewaySettings(BaseModel):
@@ -16,5 +27,83 @@ class GatewaySettings(BaseModel):
     post_rate: int = Field(
         default=15, ge=1, description="Seconds between a mirror's readings (postRate)."
     )
+    poll_rate: int = Field(
+        default=900, ge=1, description="pollRate (seconds) the server suggests for its lists."
+    )
     timezone: str = Field(default="Asia/Bangkok", description="Zone the /tm resource reports.")
+    time_quality: int = Field(
+        default=7,
+        ge=3,
+        le=7,
+        description="Time.quality: 3 if this host's clock is NTP-synchronised, 7 if unknown.",
+    )
     mdns: bool = Field(default=True, description="Advertise _smartenergy._tcp.local.")
+    mdns_name: str | None = Field(
+        default=None,
+        description="DNS-SD instance name; gridmirror-<host>-<port>-<pid> if unset.",
+    )
+    mdns_interfaces: list[str] | None = Field(
+        default=None,
+        description='Addresses of the interfaces mDNS runs on (e.g. ["127.0.0.1"]); all if unset.',
+    )
+    proxy_mode: bool = Field(
+        default=False,
+        description="Behind a TLS terminator: take the client certificate from "
+        "X-Forwarded-Client-Cert, from trusted_proxies only.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks (CIDR) whose forwarded client certificates count.",
+    )
+    aggregator_lfdis: list[str] = Field(
+        default_factory=list,
+        description="LFDIs that see everything and may mirror any device.",
+    )
+    operator_lfdis: list[str] = Field(
+        default_factory=list, description="LFDIs that see and change everything."
+    )
+    in_band_registration: bool = Field(
+        default=True, description="Let a device register itself by POSTing its EndDevice."
+    )
+    default_pin: int = Field(
+        default=111115,
+        ge=0,
+        le=999_999,
+        description="Registration PIN of devices with none of their own (a test-lab value).",
+    )
+    registration_pins: dict[str, int] = Field(
+        default_factory=dict, description="Registration PIN by device LFDI."
+    )
+    mirrors_per_device: int = Field(
+        default=4, ge=0, description="MirrorUsagePoints one device may have (0: no mirroring)."
+    )
+    max_future_skew: int = Field(
+        default=300, ge=0, description="Seconds a reading may be stamped ahead of our clock."
+    )
+    sqlite_synchronous: Literal["normal", "full"] = Field(
+        default="full",
+        description="SQLite durability: full survives a power cut, normal a killed process.",
+    )
+    batch_limit: int = Field(
+        default=256, ge=1, description="Most requests one group commit carries."
+    )
+    list_limit: int = Field(default=500, ge=1, description="Most items one list page holds.")
+    keep_alive: float = Field(
+        default=60.0, gt=0, description="Seconds an idle keep-alive connection stays open."
+    )
+    drain_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds to finish in-flight requests on shutdown."
+    )
+
+    @field_validator("aggregator_lfdis", "operator_lfdis")
+    @classmethod
+    def _check_lfdis(cls, values: list[str]) -> list[str]:
+        return _lfdis(values)
+
+    @field_validator("registration_pins")
+    @classmethod
+    def _check_pins(cls, pins: dict[str, int]) -> dict[str, int]:
+        for pin in pins.values():
+            if not 0 <= pin <= 999_999:
+                raise ValueError(f"a registration PIN has at most 6 digits, got {pin}")
+        return dict(zip(_lfdis(list(pins)), pins.values(), strict=True))

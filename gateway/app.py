@@ -1,0 +1,97 @@
+"""The ASGI application: the 2030.5 resources, and room for the REST API beside them.
+
+``create_app(runtime, routers=..., lifespans=...)`` builds one FastAPI application:
+
+- the 2030.5 routers (gateway.routes), hidden from the OpenAPI schema (they speak XML);
+- any further routers (the REST API under /api/v1, /metrics, a dashboard), as given;
+- a lifespan that starts the runtime (schema, writer) and then the given lifespans, and
+  stops them in reverse order;
+- answers for refusals: on 2030.5 paths an ``Error`` document or an empty body (see
+  gateway.errors), elsewhere FastAPI's JSON.
+
+Routes reach the shared state through gateway.deps (``runtime``, ``caller``,
+``db_session``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from gateway.errors import Refusal, not_found
+from gateway.routes import SEP2_PREFIXES, sep2_routers
+from gateway.runtime import GatewayRuntime
+from gateway.sep2http import empty_response, refusal_response
+from sep2 import Error
+
+log = logging.getLogger(__name__)
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def is_sep2_path(path: str) -> bool:
+    """True for the paths of the 2030.5 resources (/dcap, /tm, /edev, /mup, /upt, ...)."""
+    return any(path == p or path.startswith(p + "/") for p in SEP2_PREFIXES)
+
+
+def create_app(
+    runtime: GatewayRuntime,
+    *,
+    routers: Sequence[APIRouter] = (),
+    lifespans: Sequence[Lifespan] = (),
+    title: str = "gridmirror gateway",
+) -> FastAPI:
+    """The gateway's ASGI application over ``runtime``."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            await runtime.start()
+            stack.push_async_callback(runtime.stop)
+            for extra in lifespans:
+                await stack.enter_async_context(extra(app))
+            yield
+
+    app = FastAPI(title=title, lifespan=lifespan)
+    app.state.runtime = runtime
+    for router in (*sep2_routers(), *routers):
+        app.include_router(router)
+
+    @app.exception_handler(Refusal)
+    async def refused(request: Request, refusal: Refusal) -> Response:
+        log.info(
+            "refused",
+            extra={
+                "method": request.method,
+                "path": request.url.path,
+                "status": refusal.status,
+                "problem": refusal.problem,
+            },
+        )
+        body = None
+        if refusal.reason_code is not None:
+            body = runtime.codec.serialise(Error(reason_code=refusal.reason_code), check=False)
+        return refusal_response(refusal, body)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if not is_sep2_path(request.url.path):
+            return await http_exception_handler(request, exc)
+        return empty_response(exc.status_code, dict(exc.headers or {}))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        if not is_sep2_path(request.url.path):
+            from fastapi.exception_handlers import request_validation_exception_handler
+
+            return await request_validation_exception_handler(request, exc)
+        return await refused(request, not_found())
+
+    return app

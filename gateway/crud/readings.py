@@ -1,0 +1,206 @@
+"""Readings and reading sets: the upserts ingest uses, and the pages the /upt views show.
+
+Readings posted directly in a MirrorMeterReading have no reading set; the views show them
+as one synthetic ReadingSet per meter reading (id ``DIRECT_SET_ID``), listed first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from gateway.models import ReadingRow, ReadingSetRow, table_of
+
+READING_KEY = ("meter_reading_id", "start", "tou_tier", "consumption_block")
+READING_SET_KEY = ("meter_reading_id", "mrid")
+
+
+_R: Any = table_of(ReadingRow)
+_RS: Any = table_of(ReadingSetRow)
+
+
+def _insert(session: Session, table: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"the gateway supports SQLite and PostgreSQL, not {dialect}")
+
+
+def _upsert(
+    session: Session, table: Any, key: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> None:
+    if not rows:
+        return
+    stmt = _insert(session, table)
+    columns = [c for c in rows[0] if c not in key]
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(key), set_={c: stmt.excluded[c] for c in columns}
+    )
+    session.execute(stmt, list(rows))
+
+
+def upsert_readings(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert readings, overwriting any with the same (meter reading, time, tier, block)."""
+    _upsert(session, _R, READING_KEY, rows)
+
+
+def upsert_reading_sets(
+    session: Session, rows: Sequence[Mapping[str, Any]]
+) -> dict[tuple[int, str], int]:
+    """Insert or update reading sets; their ids by (meter_reading_id, mRID)."""
+    _upsert(session, _RS, READING_SET_KEY, rows)
+    wanted = {(r["meter_reading_id"], r["mrid"]) for r in rows}
+    found: dict[tuple[int, str], int] = {}
+    for mr_id in {mr for mr, _ in wanted}:
+        mrids = [m for r, m in wanted if r == mr_id]
+        for row_id, mrid in session.execute(
+            select(_RS.c.id, _RS.c.mrid).where(
+                _RS.c.meter_reading_id == mr_id, _RS.c.mrid.in_(mrids)
+            )
+        ):
+            found[(mr_id, mrid)] = row_id
+    return found
+
+
+def register_values(
+    session: Session, meter_reading_id: int, starts: Sequence[int]
+) -> dict[int, int | None]:
+    """The whole-Wh values of a register's readings at ``starts`` (those that exist)."""
+    if not starts:
+        return {}
+    rows = session.execute(
+        select(_R.c.start, _R.c.wh).where(
+            _R.c.meter_reading_id == meter_reading_id,
+            _R.c.start.in_(list(starts)),
+            _R.c.tou_tier == 0,
+            _R.c.consumption_block == 0,
+        )
+    )
+    return {int(start): wh for start, wh in rows}
+
+
+# --- the /upt views -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DirectSet:
+    """The readings posted without a set: their time span and count."""
+
+    start: int
+    end: int
+    count: int
+
+
+def direct_set(session: Session, meter_reading_id: int) -> DirectSet | None:
+    """The synthetic set of a meter reading's direct readings, if it has any."""
+    start, end, count = session.execute(
+        select(
+            func.min(_R.c.start),
+            func.max(_R.c.start + func.coalesce(_R.c.duration, 0)),
+            func.count(),
+        ).where(_R.c.meter_reading_id == meter_reading_id, _R.c.reading_set_id.is_(None))
+    ).one()
+    return None if not count else DirectSet(int(start), int(end), int(count))
+
+
+def reading_set_page(
+    session: Session, meter_reading_id: int, after: int | None, offset: int, limit: int
+) -> tuple[list[ReadingSetRow], int]:
+    """A page of posted reading sets by start descending (after ``after`` if given)."""
+    where = [_RS.c.meter_reading_id == meter_reading_id]
+    if after is not None:
+        where.append(_RS.c.start > after)
+    total = session.execute(select(func.count()).select_from(_RS).where(*where)).scalar()
+    rows = session.execute(
+        select(ReadingSetRow)
+        .where(*where)
+        .order_by(_RS.c.start.desc(), _RS.c.mrid.desc())
+        .offset(offset)
+        .limit(limit)
+    ).scalars()
+    return list(rows), int(total or 0)
+
+
+def reading_set_by_id(session: Session, meter_reading_id: int, set_id: int) -> ReadingSetRow | None:
+    """One posted reading set of a meter reading, or None."""
+    row = session.get(ReadingSetRow, set_id)
+    return row if row is not None and row.meter_reading_id == meter_reading_id else None
+
+
+def reading_counts(session: Session, set_ids: Sequence[int]) -> dict[int, int]:
+    """How many readings each posted set holds."""
+    if not set_ids:
+        return {}
+    rows = session.execute(
+        select(_R.c.reading_set_id, func.count())
+        .where(_R.c.reading_set_id.in_(list(set_ids)))
+        .group_by(_R.c.reading_set_id)
+    )
+    return {int(s): int(n) for s, n in rows}
+
+
+def reading_set_count(session: Session, meter_reading_id: int) -> int:
+    """How many sets the views show for a meter reading (posted ones, plus the direct one)."""
+    posted = session.execute(
+        select(func.count()).select_from(_RS).where(_RS.c.meter_reading_id == meter_reading_id)
+    ).scalar()
+    return int(posted or 0) + (1 if direct_set(session, meter_reading_id) is not None else 0)
+
+
+def _in_set(meter_reading_id: int, set_id: int | None) -> Any:
+    in_set = _R.c.reading_set_id.is_(None) if set_id is None else _R.c.reading_set_id == set_id
+    return and_(_R.c.meter_reading_id == meter_reading_id, in_set)
+
+
+def reading_page(
+    session: Session,
+    meter_reading_id: int,
+    set_id: int | None,
+    after: int | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[ReadingRow], int]:
+    """A page of a set's readings (``set_id`` None: the direct ones), newest first."""
+    where = [_in_set(meter_reading_id, set_id)]
+    if after is not None:
+        where.append(_R.c.start > after)
+    total = session.execute(select(func.count()).select_from(_R).where(*where)).scalar()
+    rows = session.execute(
+        select(ReadingRow)
+        .where(*where)
+        .order_by(
+            _R.c.start.desc(),
+            _R.c.tou_tier,
+            _R.c.consumption_block,
+        )
+        .offset(offset)
+        .limit(limit)
+    ).scalars()
+    return list(rows), int(total or 0)
+
+
+def reading_in_set(
+    session: Session, meter_reading_id: int, set_id: int | None, reading_id: int
+) -> ReadingRow | None:
+    """One reading of a set, or None."""
+    row = session.get(ReadingRow, reading_id)
+    if row is None or row.meter_reading_id != meter_reading_id or row.reading_set_id != set_id:
+        return None
+    return row
+
+
+def latest_reading(session: Session, meter_reading_id: int) -> ReadingRow | None:
+    """The newest reading of a meter reading, or None."""
+    return session.execute(
+        select(ReadingRow)
+        .where(_R.c.meter_reading_id == meter_reading_id)
+        .order_by(_R.c.start.desc(), _R.c.tou_tier, _R.c.consumption_block)
+        .limit(1)
+    ).scalar_one_or_none()

@@ -1,0 +1,138 @@
+"""A whole gateway from its settings: runtime, application, HTTPS server, DNS-SD.
+
+``Gateway`` is what ``gridmirror gateway`` runs and what tests and the demo start in
+process::
+
+    gateway = Gateway(settings.gateway, settings.sep2, Pki.open(pki_dir), settings.pki)
+    await gateway.start()          # listening, advertised
+    ...
+    await gateway.stop()           # withdrawn from DNS-SD, drained, writer flushed
+
+Other parts of the product hang their routers and lifespans on it (``routers=``,
+``lifespans=``: see gateway.app).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import Callable, Sequence
+
+from fastapi import APIRouter
+
+from certs.pki import Pki
+from certs.settings import PkiSettings
+from certs.tls import gateway_context
+from gateway.app import Lifespan, create_app
+from gateway.crud import devices
+from gateway.db import open_database
+from gateway.discovery import Advertiser, advertised_addresses, default_instance_name, subtypes_for
+from gateway.peer import PeerResolver
+from gateway.runtime import ConfigurationError, GatewayRuntime
+from gateway.server import HttpsServer
+from gateway.settings import GatewaySettings
+from schemas import official_xsd_bytes
+from sep2 import Codec, Schema, Sep2Settings
+
+log = logging.getLogger(__name__)
+
+
+class Gateway:
+    """One configured gateway process (see the module docstring)."""
+
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        sep2_settings: Sep2Settings,
+        pki: Pki,
+        pki_settings: PkiSettings,
+        *,
+        routers: Sequence[APIRouter] = (),
+        lifespans: Sequence[Lifespan] = (),
+        clock: Callable[[], float] = time.time,
+        codec: Codec | None = None,
+    ) -> None:
+        if settings.database_url is None:
+            raise ConfigurationError("gateway.database_url is not set")
+        self.settings = settings
+        self.pki = pki
+        database = open_database(settings.database_url, synchronous=settings.sqlite_synchronous)
+        codec = codec or Codec(Schema.from_bytes(official_xsd_bytes()), sep2_settings)
+        peers = PeerResolver(
+            settings, serca=pki.serca_certificate(), intermediates=pki.intermediates()
+        )
+        self.runtime = GatewayRuntime(settings, sep2_settings, database, codec, peers, clock=clock)
+        self.app = create_app(self.runtime, routers=routers, lifespans=lifespans)
+        self.server = HttpsServer(
+            self.app,
+            host=settings.host,
+            port=settings.port,
+            ssl_context=None if settings.proxy_mode else gateway_context(pki, pki_settings),
+            keep_alive=settings.keep_alive,
+            drain_timeout=settings.drain_timeout,
+            server_cert_pem=pki.server.cert.read_text(),
+        )
+        self.advertiser: Advertiser | None = None
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on (known once started)."""
+        return self.server.port
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. ``https://127.0.0.1:8443``."""
+        scheme = "http" if self.settings.proxy_mode else "https"
+        host = self.settings.host
+        host = f"[{host}]" if ":" in host else host
+        return f"{scheme}://{host}:{self.port}"
+
+    async def start(self) -> None:
+        """Listen (schema created, writer started), then advertise over DNS-SD."""
+        await self.server.start()
+        if self.settings.mdns:
+            self.advertiser = Advertiser(
+                instance=self.settings.mdns_name
+                or default_instance_name(self.settings.host, self.port),
+                port=self.port,
+                addresses=advertised_addresses(self.settings.host),
+                interfaces=self.settings.mdns_interfaces,
+            )
+            await self.advertiser.start(await self._subtypes())
+            self.runtime.on_devices_changed(self._refresh_subtypes)
+        log.info("gateway listening", extra={"url": self.url})
+
+    async def _subtypes(self) -> list[str]:
+        sfdis = await self.runtime.read(devices.registered_sfdis)
+        return subtypes_for(sfdis, mirroring=self.runtime.mirroring_open())
+
+    async def _refresh_subtypes(self) -> None:
+        if self.advertiser is not None:
+            await self.advertiser.set_subtypes(await self._subtypes())
+
+    async def stop(self) -> None:
+        """Withdraw the DNS-SD records, then drain and stop the server."""
+        if self.advertiser is not None:
+            await self.advertiser.stop()
+            self.advertiser = None
+        await self.server.stop()
+
+    async def run_until_signalled(self) -> None:
+        """Start, serve until SIGINT or SIGTERM, then stop cleanly."""
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await self.start()
+            waiter = asyncio.create_task(stop.wait())
+            served = asyncio.create_task(self.server.wait())
+            await asyncio.wait({waiter, served}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            log.info("stopping: draining requests in flight")
+        finally:
+            await self.stop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)

@@ -1,0 +1,149 @@
+"""EndDevice, Registration, DeviceInformation and FunctionSetAssignments (/edev...).
+
+A device sees only its own EndDevice (the list holds it, once registered); aggregators and
+operators see all. Each device has one FunctionSetAssignments, naming the function sets
+this server gives it: Time and its UsagePoints.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+from starlette.responses import Response
+
+from gateway import access
+from gateway.access import owner_filter
+from gateway.crud import devices, mirrors
+from gateway.deps import CallerDep, RuntimeDep
+from gateway.errors import not_found
+from gateway.mappers import Hrefs, device_information, end_device, registration
+from gateway.models import EndDeviceRow
+from gateway.peer import Peer
+from gateway.routes.common import answer, list_query, parse_body, path_id, sep2_router
+from gateway.runtime import GatewayRuntime
+from gateway.sep2http import empty_response
+from sep2 import (
+    DeviceInformation,
+    EndDevice,
+    EndDeviceList,
+    FunctionSetAssignments,
+    FunctionSetAssignmentsList,
+    Link,
+    ListLink,
+    mrid_for,
+    page,
+)
+
+router = sep2_router()
+FSA_ID = 1
+
+
+async def _device(rt: GatewayRuntime, peer: Peer, e: str) -> EndDeviceRow:
+    device_id = path_id(e)
+    device = await rt.read(lambda session: devices.by_id(session, device_id))
+    if device is None:
+        raise not_found(f"no EndDevice {device_id}")
+    access.require_owner(peer, device.lfdi, f"EndDevice {device_id}")
+    return device
+
+
+@router.api_route(Hrefs.edev_list, methods=["GET", "POST"])
+async def end_device_list(request: Request, rt: RuntimeDep, peer: CallerDep) -> Response:
+    """GET /edev: the devices the caller sees; POST /edev: in-band registration."""
+    if request.method == "POST":
+        edev = await parse_body(request, rt, EndDevice)
+        registered = await rt.write(rt.registrations.in_band_job(peer, edev))
+        if registered.created:
+            await rt.devices_changed()
+        assert registered.device.id is not None
+        status = 201 if registered.created else 204
+        return empty_response(status, {"Location": Hrefs.edev(registered.device.id)})
+    query = list_query(request, rt)
+    owner = owner_filter(peer)
+    rows, total = await rt.read(lambda s: devices.page(s, owner, query.start, query.limit))
+    return answer(
+        rt,
+        EndDeviceList(
+            href=Hrefs.edev_list,
+            poll_rate=rt.settings.poll_rate,
+            all=total,
+            results=len(rows),
+            items=tuple(end_device(row, rt.settings.post_rate) for row in rows),
+        ),
+    )
+
+
+@router.api_route("/edev/{e}", methods=["GET", "DELETE"])
+async def end_device_one(e: str, request: Request, rt: RuntimeDep, peer: CallerDep) -> Response:
+    """GET /edev/{e}; DELETE /edev/{e} unregisters the device."""
+    if request.method == "DELETE":
+        await rt.write(rt.registrations.unregister_job(peer, path_id(e)))
+        await rt.devices_changed()
+        return empty_response(204)
+    device = await _device(rt, peer, e)
+    return answer(rt, end_device(device, rt.settings.post_rate))
+
+
+@router.api_route("/edev/{e}/rg", methods=["GET"])
+async def registration_one(e: str, rt: RuntimeDep, peer: CallerDep) -> Response:
+    """GET /edev/{e}/rg: when the device registered, and its PIN."""
+    return answer(rt, registration(await _device(rt, peer, e)))
+
+
+@router.api_route("/edev/{e}/di", methods=["GET", "PUT"])
+async def device_information_one(
+    e: str, request: Request, rt: RuntimeDep, peer: CallerDep
+) -> Response:
+    """GET /edev/{e}/di; PUT /edev/{e}/di stores the device's DeviceInformation."""
+    if request.method == "PUT":
+        info = await parse_body(request, rt, DeviceInformation)
+        xml = rt.codec.serialise(info).decode()
+        await rt.write(rt.registrations.device_information_job(peer, path_id(e), info, xml))
+        return empty_response(204)
+    device = await _device(rt, peer, e)
+    stored = device_information(device, rt.codec)
+    if stored is None:
+        raise not_found(f"EndDevice {e} has sent no DeviceInformation")
+    return answer(rt, stored)
+
+
+def _assignments(rt: GatewayRuntime, device: EndDeviceRow, upts: int) -> FunctionSetAssignments:
+    assert device.id is not None
+    return FunctionSetAssignments(
+        href=Hrefs.fsa(device.id, FSA_ID),
+        mrid=mrid_for(rt.sep2.pen, device.lfdi, "fsa"),
+        description="gridmirror metering",
+        time_link=Link(href=Hrefs.tm),
+        usage_point_list_link=ListLink(href=Hrefs.upt_list, all=upts),
+    )
+
+
+@router.api_route("/edev/{e}/fsa", methods=["GET"])
+async def function_set_assignments_list(
+    e: str, request: Request, rt: RuntimeDep, peer: CallerDep
+) -> Response:
+    """GET /edev/{e}/fsa: the device's one FunctionSetAssignments."""
+    query = list_query(request, rt)
+    device = await _device(rt, peer, e)
+    upts = await rt.read(lambda s: mirrors.count_for_owner(s, owner_filter(peer)))
+    chosen = page([_assignments(rt, device, upts)], query)
+    assert device.id is not None
+    return answer(
+        rt,
+        FunctionSetAssignmentsList(
+            href=Hrefs.fsa_list(device.id),
+            poll_rate=rt.settings.poll_rate,
+            all=chosen.all,
+            results=chosen.results,
+            items=chosen.items,
+        ),
+    )
+
+
+@router.api_route("/edev/{e}/fsa/{f}", methods=["GET"])
+async def function_set_assignments_one(e: str, f: str, rt: RuntimeDep, peer: CallerDep) -> Response:
+    """GET /edev/{e}/fsa/{f}"""
+    device = await _device(rt, peer, e)
+    if path_id(f) != FSA_ID:
+        raise not_found(f"no FunctionSetAssignments {f}")
+    upts = await rt.read(lambda s: mirrors.count_for_owner(s, owner_filter(peer)))
+    return answer(rt, _assignments(rt, device, upts))

@@ -1,0 +1,95 @@
+"""Metering Mirror (/mup...): mirrors and the readings posted to them (gateway.ingest).
+
+The answers (docs/gateway.md): POST /mup 201 for a new mRID, 204 for one the caller
+already mirrors, both with ``Location: /mup/{m}``; POST /mup/{m} 201 with the Location of
+the MeterReading the readings went to (``/upt/{m}/mr/{r}``), or of the MeterReadingList
+for a MirrorMeterReadingList; DELETE 204. Each answer is sent after the commit.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+from sqlmodel import Session
+from starlette.responses import Response
+
+from gateway import access
+from gateway.access import owner_filter
+from gateway.crud import mirrors
+from gateway.deps import CallerDep, RuntimeDep
+from gateway.errors import not_found
+from gateway.mappers import Hrefs, mirror_usage_point
+from gateway.models import MeterReadingRow, MirrorRow
+from gateway.routes.common import answer, list_query, parse_body, path_id, sep2_router
+from gateway.sep2http import empty_response
+from sep2 import (
+    MirrorMeterReading,
+    MirrorMeterReadingList,
+    MirrorUsagePoint,
+    MirrorUsagePointList,
+)
+
+router = sep2_router()
+
+
+@router.api_route(Hrefs.mup_list, methods=["GET", "POST"])
+async def mirror_usage_point_list(request: Request, rt: RuntimeDep, peer: CallerDep) -> Response:
+    """GET /mup: the caller's mirrors, by mRID descending; POST /mup: create or overwrite."""
+    if request.method == "POST":
+        mup = await parse_body(request, rt, MirrorUsagePoint)
+        written = await rt.write(rt.ingest.mirror_job(peer, mup))
+        status = 201 if written.created else 204
+        return empty_response(status, {"Location": Hrefs.mup(written.mirror_id)})
+    query = list_query(request, rt)
+    owner = owner_filter(peer)
+
+    def fetch(session: Session) -> tuple[list[MirrorRow], dict[int, list[MeterReadingRow]], int]:
+        rows, total = mirrors.page(session, owner, query.start, query.limit)
+        ids = [row.id for row in rows if row.id is not None]
+        return rows, mirrors.current_meter_readings_of(session, ids), total
+
+    rows, meter_readings, total = await rt.read(fetch)
+    post_rate = rt.settings.post_rate
+    return answer(
+        rt,
+        MirrorUsagePointList(
+            href=Hrefs.mup_list,
+            poll_rate=rt.settings.poll_rate,
+            all=total,
+            results=len(rows),
+            items=tuple(
+                mirror_usage_point(row, meter_readings[row.id or 0], rt.codec, post_rate)
+                for row in rows
+            ),
+        ),
+    )
+
+
+@router.api_route("/mup/{m}", methods=["GET", "POST", "DELETE"])
+async def mirror_usage_point_one(
+    m: str, request: Request, rt: RuntimeDep, peer: CallerDep
+) -> Response:
+    """GET /mup/{m}; POST /mup/{m} stores readings; DELETE /mup/{m} removes the mirror."""
+    mirror_id = path_id(m)
+    if request.method == "POST":
+        resource = await parse_body(request, rt, (MirrorMeterReading, MirrorMeterReadingList))
+        written = await rt.write(rt.ingest.readings_job(peer, mirror_id, resource))
+        if isinstance(resource, MirrorMeterReading) and written.meter_reading_ids:
+            location = Hrefs.mr(mirror_id, written.meter_reading_ids[0])
+        else:
+            location = Hrefs.mr_list(mirror_id)
+        return empty_response(201, {"Location": location})
+    if request.method == "DELETE":
+        await rt.write(rt.ingest.delete_mirror_job(peer, mirror_id))
+        return empty_response(204)
+
+    def fetch(session: Session) -> tuple[MirrorRow | None, list[MeterReadingRow]]:
+        row = mirrors.live(session, mirror_id)
+        if row is None:
+            return None, []
+        return row, mirrors.current_meter_readings(session, mirror_id)
+
+    row, meter_readings = await rt.read(fetch)
+    if row is None:
+        raise not_found(f"no mirror {mirror_id}")
+    access.require_owner(peer, row.owner_lfdi, f"mirror {mirror_id}")
+    return answer(rt, mirror_usage_point(row, meter_readings, rt.codec, rt.settings.post_rate))
