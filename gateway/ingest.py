@@ -230,18 +230,7 @@ class Ingest:
             if mirror is None:
                 raise not_found(f"no mirror {mirror_id}")
             access.require_owner(peer, mirror.owner_lfdi, f"mirror {mirror_id}")
-            now = self._clock()
-            mirror.deleted_at = now
-            mirror.settles = False
-            session.add(mirror)
-            session.execute(
-                update(_METER_READING)
-                .where(
-                    _METER_READING.c.mirror_id == mirror_id,
-                    _METER_READING.c.superseded_at.is_(None),
-                )
-                .values(superseded_at=now)
-            )
+            mirrors.mark_deleted(session, mirror, self._clock())
 
         return job
 

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from fastapi import APIRouter
 
@@ -119,7 +119,9 @@ class Gateway:
             self.advertiser = None
         await self.server.stop()
 
-    async def run_until_signalled(self) -> None:
+    async def run_until_signalled(
+        self, on_started: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         """Start, serve until SIGINT or SIGTERM, then stop cleanly."""
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
@@ -127,6 +129,8 @@ class Gateway:
             loop.add_signal_handler(sig, stop.set)
         try:
             await self.start()
+            if on_started is not None:
+                await on_started()
             waiter = asyncio.create_task(stop.wait())
             served = asyncio.create_task(self.server.wait())
             await asyncio.wait({waiter, served}, return_when=asyncio.FIRST_COMPLETED)

@@ -16,6 +16,7 @@ from gridmirror import logs
 from gridmirror.commands.bench import bench
 from gridmirror.commands.certs import certs
 from gridmirror.commands.chain import chain
+from gridmirror.commands.gateway import gateway
 from gridmirror.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("gridmirror")
@@ -69,7 +70,7 @@ def show_config(ctx: Context) -> None:
 
 
 # Subcommands: each lives in gridmirror/commands/<name>.py and is added here.
-COMMANDS: list[click.Command] = [bench, certs, chain]
+COMMANDS: list[click.Command] = [bench, certs, chain, gateway]
 for command in COMMANDS:
     cli.add_command(command)
 

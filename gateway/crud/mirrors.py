@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from gateway.models import MeterReadingRow, MirrorRow, table_of
@@ -127,3 +127,28 @@ def meter_reading_by_mrid(session: Session, mrid: str) -> MeterReadingRow | None
             _MR.c.superseded_at.is_(None),
         )
     ).scalar_one_or_none()
+
+
+def mark_deleted(session: Session, mirror: MirrorRow, now: float) -> None:
+    """Delete a mirror: it leaves the lists and frees its mRIDs; its rows and readings stay
+    (some may be on chain already)."""
+    mirror.deleted_at = now
+    mirror.settles = False
+    session.add(mirror)
+    session.execute(
+        update(_MR)
+        .where(_MR.c.mirror_id == mirror.id, _MR.c.superseded_at.is_(None))
+        .values(superseded_at=now)
+    )
+    session.flush()
+
+
+def live_of_device(session: Session, lfdi: str) -> list[MirrorRow]:
+    """The live mirrors that mirror ``lfdi`` or that ``lfdi`` owns."""
+    return list(
+        session.execute(
+            select(MirrorRow).where(
+                (_M.c.device_lfdi == lfdi) | (_M.c.owner_lfdi == lfdi), _M.c.deleted_at.is_(None)
+            )
+        ).scalars()
+    )

@@ -1,0 +1,55 @@
+"""Operator actions on the gateway's database, with or without a running gateway.
+
+``gridmirror gateway register-device`` and friends call these; they open the database
+themselves, so they work while the gateway runs (SQLite: they wait for the writer's
+lock) and while it does not. A running gateway's DNS-SD ``edev-<SFDI>`` subtypes follow
+registrations it makes itself; one made here shows up in DNS-SD at its next restart.
+"""
+
+from __future__ import annotations
+
+import time
+
+from gateway.crud import devices, mirrors
+from gateway.crud.devices import Registered
+from gateway.db import Database
+from gateway.registration import pre_register
+from sep2 import normalise_lfdi, sfdi_from_lfdi
+
+
+def register_device(database: Database, lfdi: str, pin: int) -> Registered:
+    """Register ``lfdi`` out of band with ``pin`` (or change a registered device's PIN)."""
+    try:
+        database.create_all()
+        with database.write_session() as session:
+            return pre_register(session, lfdi, pin, int(time.time()))
+    finally:
+        database.dispose()
+
+
+def unregister_device(database: Database, lfdi: str) -> bool:
+    """Remove the registration of ``lfdi`` (its mirrors stay); False if it had none."""
+    try:
+        database.create_all()
+        with database.write_session() as session:
+            return devices.unregister(session, normalise_lfdi(lfdi))
+    finally:
+        database.dispose()
+
+
+def delete_mirrors(database: Database, lfdi: str) -> int:
+    """Delete every live mirror ``lfdi`` owns or that mirrors it (readings stay); how many."""
+    try:
+        database.create_all()
+        with database.write_session() as session:
+            found = mirrors.live_of_device(session, normalise_lfdi(lfdi))
+            for mirror in found:
+                mirrors.mark_deleted(session, mirror, time.time())
+        return len(found)
+    finally:
+        database.dispose()
+
+
+def sfdi_of(lfdi: str) -> int:
+    """The SFDI of an LFDI, for messages."""
+    return sfdi_from_lfdi(normalise_lfdi(lfdi))
