@@ -35,7 +35,6 @@ from tests.gateway.conftest import (
     reading,
     readings,
     register,
-    register_type,
     rows,
     site_mup,
 )
