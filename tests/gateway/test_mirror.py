@@ -333,7 +333,8 @@ async def test_reading_types_sent_once_and_changed_by_overwrite(
         kinds = rows(
             gw,
             "SELECT mr.uom, r.value, mr.superseded_at IS NULL FROM reading r "
-            "JOIN meter_reading mr ON mr.id = r.meter_reading_id WHERE mr.mrid = :m ORDER BY r.value",
+            "JOIN meter_reading mr ON mr.id = r.meter_reading_id "
+            "WHERE mr.mrid = :m ORDER BY r.value",
             m=ids["power"],
         )
         assert kinds == [(38, 10, False), (63, 11, True)]
