@@ -13,6 +13,7 @@ from certs.pki import Pki
 from gateway import admin
 from gateway.db import open_database
 from sep2 import (
+    Codec,
     DeviceCapability,
     DeviceInformation,
     EndDevice,
@@ -23,7 +24,6 @@ from sep2 import (
     Time,
     mrid_for,
 )
-from sep2 import Codec
 from tests.gateway.conftest import (
     AGGREGATOR,
     METERS,
