@@ -153,9 +153,11 @@ async def test_proxy_mode_end_to_end(start_gateway: StartGateway, pki: Pki, code
             assert (
                 await proxy.get("/edev", headers={"Accept": "application/sep+xml"})
             ).status_code == 403
-    async with start_gateway(proxy_mode=True, trusted_proxies=["10.0.0.0/8"]) as gw:
-        async with httpx.AsyncClient(base_url=gw.url) as untrusted:
-            assert (await untrusted.get("/edev", headers=header)).status_code == 403
+    async with (
+        start_gateway(proxy_mode=True, trusted_proxies=["10.0.0.0/8"]) as gw,
+        httpx.AsyncClient(base_url=gw.url) as untrusted,
+    ):
+        assert (await untrusted.get("/edev", headers=header)).status_code == 403
 
 
 async def test_foreign_and_downgraded_clients_fail_the_handshake(
