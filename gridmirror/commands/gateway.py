@@ -139,7 +139,7 @@ def _lfdi(lfdi: str | None, cert_file: Path | None) -> str:
     from sep2 import IdentityError, normalise_lfdi
 
     if (lfdi is None) == (cert_file is None):
-        raise click.UsageError("give exactly one of --lfdi and --cert")
+        raise click.ClickException("give exactly one of --lfdi and --cert")
     if cert_file is not None:
         return _lfdi_of_file(cert_file)
     assert lfdi is not None

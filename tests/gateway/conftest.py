@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -65,9 +66,8 @@ def codec() -> Codec:
 StartGateway = Callable[..., AbstractAsyncContextManager[Gateway]]
 
 
-@pytest.fixture
-def start_gateway(pki: Pki, codec: Codec, database_url: str) -> StartGateway:
-    """Start a gateway on ``database_url`` with settings overridden by keyword."""
+def gateway_starter(pki: Pki, codec: Codec, database_url: str) -> StartGateway:
+    """A function starting gateways on ``database_url``, settings overridden by keyword."""
 
     @asynccontextmanager
     async def start(**overrides: Any) -> AsyncIterator[Gateway]:
@@ -77,7 +77,7 @@ def start_gateway(pki: Pki, codec: Codec, database_url: str) -> StartGateway:
             "database_url": database_url,
             "mdns": False,
             "aggregator_lfdis": [pki.device(AGGREGATOR).lfdi],
-            "sqlite_synchronous": "normal",  # tmpfs or not, the tests need no power-cut safety
+            "sqlite_synchronous": "normal",  # the tests need no power-cut safety
         }
         values.update(overrides)
         gateway = Gateway(
@@ -90,6 +90,18 @@ def start_gateway(pki: Pki, codec: Codec, database_url: str) -> StartGateway:
             await gateway.stop()
 
     return start
+
+
+@pytest.fixture
+def start_gateway(pki: Pki, codec: Codec, database_url: str) -> StartGateway:
+    """Start a gateway on each database (SQLite and PostgreSQL)."""
+    return gateway_starter(pki, codec, database_url)
+
+
+@pytest.fixture
+def start_sqlite_gateway(pki: Pki, codec: Codec, tmp_path: Path) -> StartGateway:
+    """Start a gateway on SQLite only, for tests where the database does not matter."""
+    return gateway_starter(pki, codec, f"sqlite:///{tmp_path / 'gateway.db'}")
 
 
 def client(gateway: Gateway, serial: str | None, pki: Pki | None = None) -> httpx.AsyncClient:

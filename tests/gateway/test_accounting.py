@@ -20,7 +20,7 @@ from gateway.errors import Refusal
 from gateway.ingest import Ingest, IngestRules
 from gateway.peer import Peer, Role
 from sep2 import Codec, MirrorMeterReadingList
-from tests.gateway.conftest import reading, mrids, site_mup
+from tests.gateway.conftest import mrids, reading, site_mup
 
 T0 = 1_767_225_600
 TIMES = (T0, T0 + 15, T0 + 30)

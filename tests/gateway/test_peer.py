@@ -116,7 +116,7 @@ def test_forwarded_certificates_from_trusted_proxies_only(pki: Pki, tmp_path: Pa
 
 
 async def test_the_server_puts_the_client_certificate_in_the_tls_extension(
-    start_gateway: StartGateway, pki: Pki
+    start_sqlite_gateway: StartGateway, pki: Pki
 ) -> None:
     seen: dict[str, object] = {}
     probe = APIRouter()
@@ -126,7 +126,7 @@ async def test_the_server_puts_the_client_certificate_in_the_tls_extension(
         seen.update(request.scope["extensions"]["tls"])
         return {}
 
-    async with start_gateway() as gw:
+    async with start_sqlite_gateway() as gw:
         gw.app.include_router(probe)
         async with client(gw, METERS[2]) as c:
             assert (await c.get("/probe")).status_code == 200
@@ -138,13 +138,15 @@ async def test_the_server_puts_the_client_certificate_in_the_tls_extension(
     assert "BEGIN CERTIFICATE" in str(seen["server_cert"])
 
 
-async def test_proxy_mode_end_to_end(start_gateway: StartGateway, pki: Pki, codec: Codec) -> None:
+async def test_proxy_mode_end_to_end(
+    start_sqlite_gateway: StartGateway, pki: Pki, codec: Codec
+) -> None:
     device = pki.device(METERS[0])
     header = {
         "X-Forwarded-Client-Cert": f'Cert="{quote(pem(device.cert))}"',
         "Accept": "application/sep+xml",
     }
-    async with start_gateway(proxy_mode=True, trusted_proxies=["127.0.0.1/32"]) as gw:
+    async with start_sqlite_gateway(proxy_mode=True, trusted_proxies=["127.0.0.1/32"]) as gw:
         assert gw.url.startswith("http://")
         async with httpx.AsyncClient(base_url=gw.url) as proxy:
             answer = await proxy.get("/edev", headers=header)
@@ -154,21 +156,21 @@ async def test_proxy_mode_end_to_end(start_gateway: StartGateway, pki: Pki, code
                 await proxy.get("/edev", headers={"Accept": "application/sep+xml"})
             ).status_code == 403
     async with (
-        start_gateway(proxy_mode=True, trusted_proxies=["10.0.0.0/8"]) as gw,
+        start_sqlite_gateway(proxy_mode=True, trusted_proxies=["10.0.0.0/8"]) as gw,
         httpx.AsyncClient(base_url=gw.url) as untrusted,
     ):
         assert (await untrusted.get("/edev", headers=header)).status_code == 403
 
 
 async def test_foreign_and_downgraded_clients_fail_the_handshake(
-    start_gateway: StartGateway, pki: Pki, tmp_path: Path
+    start_sqlite_gateway: StartGateway, pki: Pki, tmp_path: Path
 ) -> None:
     from certs.tls import client_context
 
     stranger = foreign_pki(tmp_path / "foreign", hw_type=HW_TYPE, at=PKI_TIME).pki.device(
         "GM-FOREIGN-01"
     )
-    async with start_gateway() as gw:
+    async with start_sqlite_gateway() as gw:
         foreign_ctx = client_context(stranger.chain, stranger.key, pki.serca)
         async with httpx.AsyncClient(base_url=gw.url, verify=foreign_ctx) as c:
             with pytest.raises(httpx.HTTPError):
