@@ -53,3 +53,16 @@ def delete_mirrors(database: Database, lfdi: str) -> int:
 def sfdi_of(lfdi: str) -> int:
     """The SFDI of an LFDI, for messages."""
     return sfdi_from_lfdi(normalise_lfdi(lfdi))
+
+
+def set_post_rate(database: Database, lfdi: str | None, seconds: int | None) -> int:
+    """Give ``lfdi``'s mirrors (every mirror for None) their own postRate, or (None) the
+    server's again; how many mirrors changed. Clients see it when they re-read the mirror."""
+    try:
+        database.create_all()
+        with database.write_session() as session:
+            return mirrors.set_post_rate(
+                session, normalise_lfdi(lfdi) if lfdi is not None else None, seconds
+            )
+    finally:
+        database.dispose()

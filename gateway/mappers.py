@@ -197,7 +197,7 @@ def mirror_meter_reading(row: MeterReadingRow, codec: Codec) -> MirrorMeterReadi
 def mirror_usage_point(
     row: MirrorRow, meter_readings: Sequence[MeterReadingRow], codec: Codec, post_rate: int
 ) -> MirrorUsagePoint:
-    """The MirrorUsagePoint resource, with the server's postRate."""
+    """The MirrorUsagePoint resource, with the server's postRate (or the mirror's own)."""
     assert row.id is not None
     return MirrorUsagePoint(
         href=Hrefs.mup(row.id),
@@ -209,7 +209,7 @@ def mirror_usage_point(
         status=row.status,
         device_lfdi=row.device_lfdi,
         mirror_meter_readings=tuple(mirror_meter_reading(mr, codec) for mr in meter_readings),
-        post_rate=post_rate,
+        post_rate=row.post_rate or post_rate,
     )
 
 

@@ -107,6 +107,7 @@ class MirrorRow(SQLModel, table=True):
     description: str | None = Field(default=None, max_length=32)
     version: int | None = Field(default=None)
     settles: bool = Field(description="Its energy registers go to the outbox.")
+    post_rate: int | None = Field(default=None, description="postRate set by an operator.")
     created_at: float
     updated_at: float
     deleted_at: float | None = Field(default=None)

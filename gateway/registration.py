@@ -3,8 +3,10 @@
 In band, a device POSTs its EndDevice to /edev. Its ``sFDI`` (and ``lFDI``, if given)
 must be those of its own certificate (400, reasonCode 1, otherwise): a device registers
 only itself. Aggregators and operators may register other devices; the sFDI must then
-match the lFDI they give. A device already registered is updated (changedTime,
-deviceCategory, enabled) and keeps its PIN.
+match the lFDI they give. Registering an LFDI that is already registered is a conflict
+(409, with the Location of the existing EndDevice), as CSIP-AUS servers answer it and its
+conformance tests (S-ALL-51, S-OPT-01) expect: a registration is made once, by the device
+or by the operator, and a client finds its EndDevice in the list.
 
 Out of band, an operator registers a device by LFDI (or certificate) with its PIN
 (``gridmirror gateway register-device``); that needs no running gateway.
@@ -27,7 +29,14 @@ from gateway.groupcommit import Job
 from gateway.models import EndDeviceRow
 from gateway.peer import Peer
 from gateway.settings import GatewaySettings
-from sep2 import DeviceInformation, EndDevice, IdentityError, normalise_lfdi, sfdi_from_lfdi
+from sep2 import (
+    DeviceInformation,
+    EndDevice,
+    IdentityError,
+    ReasonCode,
+    normalise_lfdi,
+    sfdi_from_lfdi,
+)
 
 
 class Registrations:
@@ -47,7 +56,14 @@ class Registrations:
 
         def job(session: Session) -> Registered:
             known = devices.by_lfdi(session, lfdi)
-            if known is None and not self._settings.in_band_registration and not peer.privileged:
+            if known is not None:
+                raise Refusal(
+                    409,
+                    f"{lfdi} is registered already, as /edev/{known.id}",
+                    reason_code=ReasonCode.INVALID_REQUEST_VALUES,
+                    headers={"Location": f"/edev/{known.id}"},
+                )
+            if not self._settings.in_band_registration and not peer.privileged:
                 raise Refusal(403, "this server registers devices out of band only")
             return devices.register(
                 session,

@@ -152,3 +152,13 @@ def live_of_device(session: Session, lfdi: str) -> list[MirrorRow]:
             )
         ).scalars()
     )
+
+
+def set_post_rate(session: Session, lfdi: str | None, seconds: int | None) -> int:
+    """Set the postRate of ``lfdi``'s live mirrors (all of them for None; None: back to the
+    server's); how many mirrors changed."""
+    where = [_M.c.deleted_at.is_(None)]
+    if lfdi is not None:
+        where.append((_M.c.device_lfdi == lfdi) | (_M.c.owner_lfdi == lfdi))
+    result = session.execute(update(_M).where(*where).values(post_rate=seconds))
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -135,6 +135,22 @@ def delete_mirrors(lfdi: str | None, cert_file: Path | None) -> None:
     click.echo(f"deleted {count} mirror(s) of {lfdi}")
 
 
+@gateway.command("set-post-rate")
+@click.option("--lfdi", help="Only this device's mirrors (default: every mirror).")
+@click.option("--seconds", type=click.IntRange(1, 86_400), help="The postRate to give them.")
+@click.option("--reset", is_flag=True, help="Give them the server's postRate again.")
+def set_post_rate(lfdi: str | None, seconds: int | None, reset: bool) -> None:
+    """Change the postRate of mirrors at run time (clients see it when they re-read)."""
+    from gateway import admin
+
+    if (seconds is None) == (not reset):
+        raise click.ClickException("give exactly one of --seconds and --reset")
+    device = _lfdi(lfdi, None) if lfdi is not None else None
+    count = admin.set_post_rate(_database(_settings()), device, None if reset else seconds)
+    rate = "the server's postRate" if reset else f"postRate {seconds} s"
+    click.echo(f"{count} mirror(s) now use {rate}")
+
+
 def _lfdi(lfdi: str | None, cert_file: Path | None) -> str:
     from sep2 import IdentityError, normalise_lfdi
 

@@ -85,6 +85,7 @@ def test_one_line_errors(tmp_path: Path, data: Path) -> None:
     assert "certs init" in one_line_error(run(tmp_path / "empty", "gateway", "--no-mdns"))
     assert "40 hex" in one_line_error(run(data, "gateway", "register-device", "--lfdi", "abc"))
     assert "exactly one" in one_line_error(run(data, "gateway", "register-device"))
+    assert "exactly one" in one_line_error(run(data, "gateway", "set-post-rate"))
     not_a_cert = tmp_path / "x.pem"
     not_a_cert.write_text("hello")
     assert one_line_error(run(data, "gateway", "register-device", "--cert", str(not_a_cert)))

@@ -103,6 +103,22 @@ async def test_mirror_created_overwritten_listed_and_deleted(
         assert (await post(c, "/mup", mup, codec)).status_code == 201
 
 
+async def test_operator_changes_the_post_rate_at_run_time(
+    start_gateway: StartGateway, pki: Pki, codec: Codec, database_url: str
+) -> None:
+    from gateway import admin
+    from gateway.db import open_database
+
+    meter = pki.device(METERS[0])
+    async with start_gateway(post_rate=15) as gw, client(gw, METERS[0]) as c:
+        await register(c, pki, METERS[0], codec)
+        location = (await post(c, "/mup", site_mup(meter.lfdi), codec)).headers["location"]
+        assert admin.set_post_rate(open_database(database_url), meter.lfdi, 60) == 1
+        assert codec.parse((await get(c, location)).content, MirrorUsagePoint).post_rate == 60
+        assert admin.set_post_rate(open_database(database_url), None, None) == 1
+        assert codec.parse((await get(c, location)).content, MirrorUsagePoint).post_rate == 15
+
+
 async def test_readings_are_stored_once_and_pairs_reach_the_outbox(
     start_gateway: StartGateway, pki: Pki, codec: Codec
 ) -> None:

@@ -79,7 +79,7 @@ async def test_registration_in_band_with_pin_and_device_information(
         assert created.status_code == 201
         href = created.headers["location"]
         again = await post(c, "/edev", EndDevice(sfdi=me.sfdi, lfdi=me.lfdi, changed_time=6), codec)
-        assert (again.status_code, again.headers["location"]) == (204, href)
+        assert (again.status_code, again.headers["location"]) == (409, href)  # registered once
 
         answer = await get(c, href)
         valid(codec, answer.content)
@@ -87,7 +87,7 @@ async def test_registration_in_band_with_pin_and_device_information(
         assert (edev.lfdi, edev.sfdi, edev.changed_time, edev.post_rate) == (
             me.lfdi,
             me.sfdi,
-            6,
+            5,
             15,
         )
         assert (
@@ -177,10 +177,9 @@ async def test_out_of_band_registration_only(
             (await get(c, listed.items[0].registration_link.href)).content, Registration
         )
         assert rg.pin == 111112
-        # registered now: the device may update itself in band
-        assert (
-            await post(c, "/edev", EndDevice(sfdi=me.sfdi, changed_time=9), codec)
-        ).status_code == 204
+        # registered out of band: registering again in band is a conflict
+        again = await post(c, "/edev", EndDevice(sfdi=me.sfdi, changed_time=9), codec)
+        assert again.status_code == 409 and again.headers["location"] == listed.items[0].href
 
 
 async def test_no_client_certificate_no_access(start_gateway: StartGateway) -> None:
