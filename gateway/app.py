@@ -2,7 +2,8 @@
 
 ``create_app(runtime, routers=..., lifespans=...)`` builds one FastAPI application:
 
-- the 2030.5 routers (gateway.routes), hidden from the OpenAPI schema (they speak XML);
+- the 2030.5 routes (gateway.routes: plain Starlette routes, absent from the OpenAPI
+  schema since they speak XML);
 - any further routers (the REST API under /api/v1, /metrics, a dashboard), as given;
 - a lifespan that starts the runtime (schema, writer) and then the given lifespans, and
   stops them in reverse order;
@@ -26,7 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from gateway.errors import Refusal, not_found
-from gateway.routes import SEP2_PREFIXES, sep2_routers
+from gateway.routes import SEP2_PREFIXES, sep2_routes
 from gateway.runtime import GatewayRuntime
 from gateway.sep2http import empty_response, refusal_response
 from sep2 import Error
@@ -61,7 +62,8 @@ def create_app(
 
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.runtime = runtime
-    for router in (*sep2_routers(), *routers):
+    app.router.routes.extend(sep2_routes())
+    for router in routers:
         app.include_router(router)
 
     @app.exception_handler(Refusal)

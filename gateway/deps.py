@@ -1,5 +1,8 @@
 """FastAPI dependencies: the runtime, the caller, a database session, the 2030.5 guards.
 
+They are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency on a worker
+thread, which costs more than everything these do.
+
 Routes of other helpers (the REST API) use :func:`runtime` and :func:`db_session`; the
 2030.5 routes also use :func:`caller` (the Peer of the client certificate, or 403) and
 :func:`sep2_accept` (406 unless the caller accepts application/sep+xml).
@@ -18,25 +21,27 @@ from gateway.runtime import GatewayRuntime
 from gateway.sep2http import check_accept
 
 
-def runtime(request: Request) -> GatewayRuntime:
+async def runtime(request: Request) -> GatewayRuntime:
     """The GatewayRuntime of the application."""
     found: GatewayRuntime = request.app.state.runtime
     return found
 
 
-def caller(request: Request) -> Peer:
+async def caller(request: Request) -> Peer:
     """The caller's identity (gateway.peer), or a 403 Refusal."""
-    return runtime(request).peers.resolve(request.scope)
+    found: GatewayRuntime = request.app.state.runtime
+    return found.peers.resolve(request.scope)
 
 
-def sep2_accept(request: Request) -> None:
+async def sep2_accept(request: Request) -> None:
     """406 unless the caller accepts application/sep+xml."""
     check_accept(request)
 
 
 def db_session(request: Request) -> Iterator[Session]:
     """A read session for a synchronous route (FastAPI runs those on a worker thread)."""
-    with runtime(request).database.read_session() as session:
+    found: GatewayRuntime = request.app.state.runtime
+    with found.database.read_session() as session:
         yield session
 
 

@@ -67,9 +67,10 @@ class CommitStats:
 class GroupCommitter:
     """The single writer of the database (see the module docstring)."""
 
-    def __init__(self, database: Database, *, batch_limit: int = 256) -> None:
+    def __init__(self, database: Database, *, batch_limit: int = 256, linger: float = 0.0) -> None:
         self._database = database
         self._batch_limit = batch_limit
+        self._linger = linger
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self.stats = CommitStats()
@@ -118,9 +119,11 @@ class GroupCommitter:
                 return
             batch = [first]
             stop = False
+            deadline = time.monotonic() + self._linger
             while len(batch) < self._batch_limit:
                 try:
-                    item = self._queue.get_nowait()
+                    wait = deadline - time.monotonic()
+                    item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if item is _STOP:
@@ -164,23 +167,32 @@ class GroupCommitter:
         stats.largest_batch = max(stats.largest_batch, len(batch))
         stats.sizes[len(batch)] = stats.sizes.get(len(batch), 0) + 1
         stats.commit_seconds += time.perf_counter() - started
-        for pending, ok, value in outcomes:
-            if not ok:
-                stats.refused += 1
-            self._settle(pending, ok, value)
+        stats.refused += sum(1 for _, ok, _ in outcomes if not ok)
+        self._settle_all(outcomes)
+
+    @classmethod
+    def _settle(cls, pending: _Pending[Any], ok: bool, value: Any) -> None:
+        cls._settle_all([(pending, ok, value)])
 
     @staticmethod
-    def _settle(pending: _Pending[Any], ok: bool, value: Any) -> None:
-        def settle() -> None:
-            if pending.future.done():  # the request went away; its writes stand
-                return
-            if ok:
-                pending.future.set_result(value)
-            else:
-                pending.future.set_exception(value)
+    def _settle_all(outcomes: list[tuple[_Pending[Any], bool, Any]]) -> None:
+        """Answer the jobs, with one wake-up of each event loop for the whole batch."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Pending[Any], bool, Any]]] = {}
+        for outcome in outcomes:
+            by_loop.setdefault(outcome[0].loop, []).append(outcome)
 
-        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
-            pending.loop.call_soon_threadsafe(settle)
+        def settle(group: list[tuple[_Pending[Any], bool, Any]]) -> None:
+            for pending, ok, value in group:
+                if pending.future.done():  # the request went away; its writes stand
+                    continue
+                if ok:
+                    pending.future.set_result(value)
+                else:
+                    pending.future.set_exception(value)
+
+        for loop, group in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting
+                loop.call_soon_threadsafe(settle, group)
 
 
 class _DirtyRefusal(Exception):

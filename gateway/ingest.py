@@ -30,17 +30,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, update
 from sqlmodel import Session
 
 from gateway import access
-from gateway.crud import devices, mirrors, readings
+from gateway.crud import devices, direct, mirrors, readings
+from gateway.crud.direct import MeterReadingFacts
 from gateway.errors import Refusal, bad_request, conflict, not_found
 from gateway.groupcommit import Job
 from gateway.mappers import reading_type_columns, reading_type_of_columns
 from gateway.models import MeterReadingRow, MirrorRow, table_of
 from gateway.peer import Peer
-from oracle.outbox import OutboxEntry, OutboxState, enqueue
+from oracle.outbox import OutboxState, enqueue
 from sep2 import (
     Codec,
     EnergyRegister,
@@ -60,8 +61,6 @@ IMPORT, EXPORT = EnergyRegister.IMPORT.value, EnergyRegister.EXPORT.value
 NOT_SETTLED_ROLES = RoleFlags.IS_DER | RoleFlags.IS_SUBMETER
 
 _METER_READING: Any = table_of(MeterReadingRow)
-_OUTBOX: Any = table_of(OutboxEntry)
-_IN_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +107,7 @@ class _Target:
     version: int | None = None
 
     @classmethod
-    def of_row(cls, row: MeterReadingRow) -> _Target:
+    def of_row(cls, row: Any) -> _Target:
         return cls(
             mrid=row.mrid,
             reading_type=reading_type_of_columns(row),
@@ -166,12 +165,17 @@ class Ingest:
                     "the most this server hosts",
                     ReasonCode.RESOURCE_LIMIT_REACHED,
                 )
-            plan = self._plan(
-                session, existing.id if existing else None, mup.mirror_meter_readings, full=True
+            current = (
+                direct.mirror_with_meter_readings(session, existing.id)[1]
+                if existing is not None and existing.id is not None
+                else []
             )
+            plan = self._plan(session, current, mup.mirror_meter_readings, full=True)
             settles = self._settles(plan, mup.role_flags)
             if settles:
-                self._check_one_settling_mirror(session, mup.device_lfdi, existing)
+                self._check_one_settling_mirror(
+                    session, mup.device_lfdi, existing.id if existing else None
+                )
             extracted = extract_readings(mup, reading_types=_types(plan))
             checked = self._check_readings(extracted, plan, now)
             pairs = self._pairs(session, plan, checked, mup.device_lfdi) if settles else {}
@@ -180,7 +184,7 @@ class Ingest:
             assert mirror.id is not None
             self._write_meter_readings(session, mirror.id, plan, now)
             stored = self._write_readings(
-                session, mirror, plan, mup.mirror_meter_readings, checked, now
+                session, mirror.id, mup.device_lfdi, plan, mup.mirror_meter_readings, checked, now
             )
             self._write_pairs(session, mup.device_lfdi, pairs, now)
             return MirrorWritten(mirror.id, existing is None, stored, len(pairs))
@@ -198,24 +202,24 @@ class Ingest:
 
         def job(session: Session) -> ReadingsWritten:
             now = self._clock()
-            mirror = mirrors.live(session, mirror_id)
+            mirror, current = direct.mirror_with_meter_readings(session, mirror_id)
             if mirror is None:
                 raise not_found(f"no mirror {mirror_id}")
             access.require_owner(peer, mirror.owner_lfdi, f"mirror {mirror_id}")
-            plan = self._plan(session, mirror_id, mmrs, full=False)
+            plan = self._plan(session, current, mmrs, full=False)
             settles = self._settles(plan, mirror.role_flags)
             if settles and not mirror.settles:
-                self._check_one_settling_mirror(session, mirror.device_lfdi, mirror)
+                self._check_one_settling_mirror(session, mirror.device_lfdi, mirror.id)
             extracted = extract_readings(resource, reading_types=_types(plan))
             checked = self._check_readings(extracted, plan, now)
             pairs = self._pairs(session, plan, checked, mirror.device_lfdi) if settles else {}
             # --- writes from here on
             if settles != mirror.settles:
-                mirror.settles = settles
-                mirror.updated_at = now
-                session.add(mirror)
+                mirrors.set_settles(session, mirror_id, settles, now)
             self._write_meter_readings(session, mirror_id, plan, now)
-            stored = self._write_readings(session, mirror, plan, mmrs, checked, now)
+            stored = self._write_readings(
+                session, mirror_id, mirror.device_lfdi, plan, mmrs, checked, now
+            )
             self._write_pairs(session, mirror.device_lfdi, pairs, now)
             ids = tuple(dict.fromkeys(plan.targets[m].row_id or 0 for m in plan.touched))
             return ReadingsWritten(mirror_id, ids, stored, len(pairs))
@@ -239,16 +243,14 @@ class Ingest:
     def _plan(
         self,
         session: Session,
-        mirror_id: int | None,
+        current_rows: Sequence[MeterReadingFacts],
         mmrs: Sequence[MirrorMeterReading],
         *,
         full: bool,
     ) -> _Plan:
-        """What the document does to the mirror's meter readings; ``full`` for a MUP POST,
-        whose list of MirrorMeterReadings replaces the mirror's."""
-        current = {}
-        if mirror_id is not None:
-            current = {row.mrid: row for row in mirrors.current_meter_readings(session, mirror_id)}
+        """What the document does to the mirror's meter readings (``current_rows``);
+        ``full`` for a MUP POST, whose list of MirrorMeterReadings replaces the mirror's."""
+        current = {row.mrid: row for row in current_rows}
         targets: dict[str, _Target] = {}
         if not full:
             targets = {mrid: _Target.of_row(row) for mrid, row in current.items()}
@@ -289,7 +291,7 @@ class Ingest:
 
     @staticmethod
     def _new_target(
-        mmr: MirrorMeterReading, reading_type: ReadingType, xml: str, old: MeterReadingRow | None
+        mmr: MirrorMeterReading, reading_type: ReadingType, xml: str, old: Any
     ) -> _Target:
         register = energy_register(reading_type)
         return _Target(
@@ -309,14 +311,8 @@ class Ingest:
         return plan.has_registers and not role_flags & NOT_SETTLED_ROLES
 
     @staticmethod
-    def _check_one_settling_mirror(
-        session: Session, device_lfdi: str, this: MirrorRow | None
-    ) -> None:
-        others = [
-            m
-            for m in mirrors.settling_for_device(session, device_lfdi)
-            if this is None or m.id != this.id
-        ]
+    def _check_one_settling_mirror(session: Session, device_lfdi: str, this: int | None) -> None:
+        others = [m for m in mirrors.settling_for_device(session, device_lfdi) if m.id != this]
         if others:
             raise conflict(
                 f"device {device_lfdi} already settles its energy registers through mirror "
@@ -376,11 +372,13 @@ class Ingest:
         for target, which in ((imp, IMPORT), (exp, EXPORT)):
             missing = [t for t, side in sides.items() if which not in side]
             if missing and target.row_id is not None and target.action in ("keep", "update"):
-                for start, wh in readings.register_values(session, target.row_id, missing).items():
+                for start, wh in direct.register_values(session, target.row_id, missing).items():
                     if wh is not None:
                         sides[start][which] = wh
         pairs = {t: (s[IMPORT], s[EXPORT]) for t, s in sides.items() if len(s) == 2}
-        for start, state, import_wh, export_wh in _outbox_rows(session, device_lfdi, list(pairs)):
+        for start, state, import_wh, export_wh in direct.outbox_rows(
+            session, device_lfdi, list(pairs)
+        ):
             if state == OutboxState.PENDING.value:
                 if (import_wh, export_wh) == pairs[start]:
                     del pairs[start]  # already queued as is
@@ -461,13 +459,13 @@ class Ingest:
     @staticmethod
     def _write_readings(
         session: Session,
-        mirror: MirrorRow,
+        mirror_id: int,
+        device_lfdi: str,
         plan: _Plan,
         mmrs: Sequence[MirrorMeterReading],
         checked: Sequence[tuple[MirroredReading, int | None]],
         now: float,
     ) -> int:
-        assert mirror.id is not None
         set_rows: dict[tuple[int, str], dict[str, Any]] = {}
         for mmr in mmrs:
             mr_id = plan.targets[mmr.mrid].row_id
@@ -497,8 +495,8 @@ class Ingest:
                 "tou_tier": tier,
                 "consumption_block": block,
                 "reading_set_id": set_id,
-                "mirror_id": mirror.id,
-                "device_lfdi": mirror.device_lfdi,
+                "mirror_id": mirror_id,
+                "device_lfdi": device_lfdi,
                 "duration": reading.duration,
                 "value": reading.raw_value,
                 "power_of_ten": target.power_of_ten,
@@ -509,7 +507,7 @@ class Ingest:
                 "wh": wh,
                 "received_at": now,
             }
-        readings.upsert_readings(session, list(rows.values()))
+        direct.upsert_readings(session, list(rows.values()))
         return len(rows)
 
     @staticmethod
@@ -534,20 +532,3 @@ def _types(plan: _Plan) -> dict[str, ReadingType]:
 
 def _floor(value: int | Decimal) -> int:
     return value if isinstance(value, int) else math.floor(value)
-
-
-def _outbox_rows(
-    session: Session, lfdi: str, timestamps: Sequence[int]
-) -> list[tuple[int, str, int, int]]:
-    found: list[tuple[int, str, int, int]] = []
-    for i in range(0, len(timestamps), _IN_CHUNK):
-        chunk = timestamps[i : i + _IN_CHUNK]
-        found.extend(
-            (int(t), str(s), int(imp), int(exp))
-            for t, s, imp, exp in session.execute(
-                select(
-                    _OUTBOX.c.timestamp, _OUTBOX.c.state, _OUTBOX.c.import_wh, _OUTBOX.c.export_wh
-                ).where(_OUTBOX.c.lfdi == lfdi, _OUTBOX.c.timestamp.in_(chunk))
-            )
-        )
-    return found

@@ -6,6 +6,7 @@ The URL layout lives here too (``Hrefs``), so every resource names its links the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -141,10 +142,14 @@ def reading_type_columns(reading_type: ReadingType) -> dict[str, Any]:
 def reading_type_of_columns(row: Any) -> ReadingType:
     """A ReadingType with the fields ingest uses, from a meter_reading row (or mapping)."""
     get = row.get if isinstance(row, dict) else (lambda name: getattr(row, name))
-    return ReadingType(
-        power_of_ten_multiplier=get("power_of_ten"),
-        **{name: get(name) for name in READING_TYPE_COLUMNS},
-    )
+    return _reading_type(get("power_of_ten"), *(get(name) for name in READING_TYPE_COLUMNS))
+
+
+@functools.lru_cache(maxsize=4096)
+def _reading_type(power_of_ten: int | None, *values: int | None) -> ReadingType:
+    # A few distinct types serve every meter: build each once (ReadingType is frozen).
+    fields: dict[str, Any] = dict(zip(READING_TYPE_COLUMNS, values, strict=True))
+    return ReadingType(power_of_ten_multiplier=power_of_ten, **fields)
 
 
 def end_device(row: EndDeviceRow, post_rate: int) -> EndDevice:

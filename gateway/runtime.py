@@ -58,7 +58,9 @@ class GatewayRuntime:
             self.zone = ZoneInfo(settings.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigurationError(f"unknown time zone {settings.timezone!r}") from None
-        self.committer = GroupCommitter(database, batch_limit=settings.batch_limit)
+        self.committer = GroupCommitter(
+            database, batch_limit=settings.batch_limit, linger=settings.batch_linger
+        )
         self.ingest = Ingest(
             codec,
             IngestRules(

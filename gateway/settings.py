@@ -87,6 +87,12 @@ class GatewaySettings(BaseModel):
     batch_limit: int = Field(
         default=256, ge=1, description="Most requests one group commit carries."
     )
+    batch_linger: float = Field(
+        default=0.002,
+        ge=0,
+        le=0.1,
+        description="Seconds the writer waits for more requests to join a group commit.",
+    )
     list_limit: int = Field(default=500, ge=1, description="Most items one list page holds.")
     keep_alive: float = Field(
         default=60.0, gt=0, description="Seconds an idle keep-alive connection stays open."

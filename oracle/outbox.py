@@ -12,6 +12,7 @@ session and never commits: the caller's transaction decides.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import BigInteger, Index, UniqueConstraint
 from sqlalchemy.dialects import postgresql, sqlite
@@ -69,19 +70,28 @@ def enqueue(
         "next_attempt_at": 0.0,
         "accepted_at": now,
     }
+    session.execute(_upsert(session.get_bind().dialect.name), values)
+
+
+# Built once per dialect: an ON CONFLICT statement costs more to build than to run.
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert(dialect: str) -> Any:
+    stmt = _UPSERTS.get(dialect)
+    if stmt is not None:
+        return stmt
     table = OutboxEntry.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    stmt: postgresql.Insert | sqlite.Insert
+    insert: postgresql.Insert | sqlite.Insert
     if dialect == "postgresql":
-        stmt = postgresql.insert(table).values(**values)
+        insert = postgresql.insert(table)
     elif dialect == "sqlite":
-        stmt = sqlite.insert(table).values(**values)
+        insert = sqlite.insert(table)
     else:
         raise NotImplementedError(f"the outbox supports SQLite and PostgreSQL, not {dialect}")
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["lfdi", "timestamp"],
-            set_={"import_wh": stmt.excluded.import_wh, "export_wh": stmt.excluded.export_wh},
-            where=table.c.state == OutboxState.PENDING.value,
-        )
+    stmt = _UPSERTS[dialect] = insert.on_conflict_do_update(
+        index_elements=["lfdi", "timestamp"],
+        set_={"import_wh": insert.excluded.import_wh, "export_wh": insert.excluded.export_wh},
+        where=table.c.state == OutboxState.PENDING.value,
     )
+    return stmt

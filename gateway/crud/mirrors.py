@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -18,6 +19,22 @@ def live(session: Session, mirror_id: int) -> MirrorRow | None:
     """The mirror with this id, unless it is deleted."""
     row = session.get(MirrorRow, mirror_id)
     return row if row is not None and row.deleted_at is None else None
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorFacts:
+    """What ingest needs of a live mirror, read without the ORM (the hot path)."""
+
+    id: int
+    owner_lfdi: str
+    device_lfdi: str
+    role_flags: int
+    settles: bool
+
+
+def set_settles(session: Session, mirror_id: int, settles: bool, now: float) -> None:
+    """Record whether a mirror's registers settle on chain."""
+    session.execute(update(_M).where(_M.c.id == mirror_id).values(settles=settles, updated_at=now))
 
 
 def live_by_mrid(session: Session, mrid: str) -> MirrorRow | None:

@@ -33,17 +33,25 @@ def _insert(session: Session, table: Any) -> Any:
     raise NotImplementedError(f"the gateway supports SQLite and PostgreSQL, not {dialect}")
 
 
+# Statements are immutable and building an ON CONFLICT clause is costly (SQLAlchemy makes
+# a proxy of every column for "excluded"), so each upsert is built once per shape.
+_UPSERTS: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+
+
 def _upsert(
     session: Session, table: Any, key: Sequence[str], rows: Sequence[Mapping[str, Any]]
 ) -> None:
     if not rows:
         return
-    stmt = _insert(session, table)
-    columns = [c for c in rows[0] if c not in key]
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(key), set_={c: stmt.excluded[c] for c in columns}
-    )
-    session.execute(stmt, list(rows))
+    columns = tuple(c for c in rows[0] if c not in key)
+    shape = (session.get_bind().dialect.name, table.name, columns)
+    stmt = _UPSERTS.get(shape)
+    if stmt is None:
+        insert_ = _insert(session, table)
+        stmt = _UPSERTS[shape] = insert_.on_conflict_do_update(
+            index_elements=list(key), set_={c: insert_.excluded[c] for c in columns}
+        )
+    session.connection().execute(stmt, list(rows))
 
 
 def upsert_readings(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -67,23 +75,6 @@ def upsert_reading_sets(
         ):
             found[(mr_id, mrid)] = row_id
     return found
-
-
-def register_values(
-    session: Session, meter_reading_id: int, starts: Sequence[int]
-) -> dict[int, int | None]:
-    """The whole-Wh values of a register's readings at ``starts`` (those that exist)."""
-    if not starts:
-        return {}
-    rows = session.execute(
-        select(_R.c.start, _R.c.wh).where(
-            _R.c.meter_reading_id == meter_reading_id,
-            _R.c.start.in_(list(starts)),
-            _R.c.tou_tier == 0,
-            _R.c.consumption_block == 0,
-        )
-    )
-    return {int(start): wh for start, wh in rows}
 
 
 # --- the /upt views -------------------------------------------------------------------------

@@ -7,13 +7,13 @@ that does not accept application/sep+xml.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from starlette.routing import Route
 
 SEP2_PREFIXES = ("/dcap", "/tm", "/edev", "/mup", "/upt")
 
 
-def sep2_routers() -> list[APIRouter]:
-    """The routers of every 2030.5 function set served."""
+def sep2_routes() -> list[Route]:
+    """The routes of every 2030.5 function set served."""
     from gateway.routes import dcap, edev, metering, mirror, time
 
-    return [dcap.router, time.router, edev.router, mirror.router, metering.router]
+    return [r for module in (dcap, time, edev, mirror, metering) for r in module.routes.routes]

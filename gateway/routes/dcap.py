@@ -7,22 +7,23 @@ advertise mirroring it cannot host.
 
 from __future__ import annotations
 
-from fastapi import Request
 from sqlmodel import Session
+from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.access import owner_filter
 from gateway.crud import devices, mirrors
-from gateway.deps import CallerDep, RuntimeDep
 from gateway.mappers import Hrefs
-from gateway.routes.common import answer, sep2_router
+from gateway.peer import Peer
+from gateway.routes.common import Routes, answer
+from gateway.runtime import GatewayRuntime
 from sep2 import DeviceCapability, Link, ListLink
 
-router = sep2_router()
+routes = Routes()
 
 
-@router.api_route(Hrefs.dcap, methods=["GET"])
-async def device_capability(request: Request, rt: RuntimeDep, peer: CallerDep) -> Response:
+@routes.route(Hrefs.dcap, ["GET"])
+async def device_capability(request: Request, rt: GatewayRuntime, peer: Peer) -> Response:
     """GET /dcap"""
     owner = owner_filter(peer)
     limit = rt.settings.mirrors_per_device

@@ -7,18 +7,17 @@ this server gives it: Time and its UsagePoints.
 
 from __future__ import annotations
 
-from fastapi import Request
+from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway import access
 from gateway.access import owner_filter
 from gateway.crud import devices, mirrors
-from gateway.deps import CallerDep, RuntimeDep
 from gateway.errors import not_found
 from gateway.mappers import Hrefs, device_information, end_device, registration
 from gateway.models import EndDeviceRow
 from gateway.peer import Peer
-from gateway.routes.common import answer, list_query, parse_body, path_id, sep2_router
+from gateway.routes.common import Routes, answer, list_query, parse_body, path_id
 from gateway.runtime import GatewayRuntime
 from gateway.sep2http import empty_response
 from sep2 import (
@@ -33,7 +32,7 @@ from sep2 import (
     page,
 )
 
-router = sep2_router()
+routes = Routes()
 FSA_ID = 1
 
 
@@ -46,8 +45,8 @@ async def _device(rt: GatewayRuntime, peer: Peer, e: str) -> EndDeviceRow:
     return device
 
 
-@router.api_route(Hrefs.edev_list, methods=["GET", "POST"])
-async def end_device_list(request: Request, rt: RuntimeDep, peer: CallerDep) -> Response:
+@routes.route(Hrefs.edev_list, ["GET", "POST"])
+async def end_device_list(request: Request, rt: GatewayRuntime, peer: Peer) -> Response:
     """GET /edev: the devices the caller sees; POST /edev: in-band registration."""
     if request.method == "POST":
         edev = await parse_body(request, rt, EndDevice)
@@ -72,9 +71,10 @@ async def end_device_list(request: Request, rt: RuntimeDep, peer: CallerDep) -> 
     )
 
 
-@router.api_route("/edev/{e}", methods=["GET", "DELETE"])
-async def end_device_one(e: str, request: Request, rt: RuntimeDep, peer: CallerDep) -> Response:
+@routes.route("/edev/{e}", ["GET", "DELETE"])
+async def end_device_one(request: Request, rt: GatewayRuntime, peer: Peer) -> Response:
     """GET /edev/{e}; DELETE /edev/{e} unregisters the device."""
+    e = request.path_params["e"]
     if request.method == "DELETE":
         await rt.write(rt.registrations.unregister_job(peer, path_id(e)))
         await rt.devices_changed()
@@ -83,17 +83,17 @@ async def end_device_one(e: str, request: Request, rt: RuntimeDep, peer: CallerD
     return answer(rt, end_device(device, rt.settings.post_rate))
 
 
-@router.api_route("/edev/{e}/rg", methods=["GET"])
-async def registration_one(e: str, rt: RuntimeDep, peer: CallerDep) -> Response:
+@routes.route("/edev/{e}/rg", ["GET"])
+async def registration_one(request: Request, rt: GatewayRuntime, peer: Peer) -> Response:
     """GET /edev/{e}/rg: when the device registered, and its PIN."""
+    e = request.path_params["e"]
     return answer(rt, registration(await _device(rt, peer, e)))
 
 
-@router.api_route("/edev/{e}/di", methods=["GET", "PUT"])
-async def device_information_one(
-    e: str, request: Request, rt: RuntimeDep, peer: CallerDep
-) -> Response:
+@routes.route("/edev/{e}/di", ["GET", "PUT"])
+async def device_information_one(request: Request, rt: GatewayRuntime, peer: Peer) -> Response:
     """GET /edev/{e}/di; PUT /edev/{e}/di stores the device's DeviceInformation."""
+    e = request.path_params["e"]
     if request.method == "PUT":
         info = await parse_body(request, rt, DeviceInformation)
         xml = rt.codec.serialise(info).decode()
@@ -117,11 +117,12 @@ def _assignments(rt: GatewayRuntime, device: EndDeviceRow, upts: int) -> Functio
     )
 
 
-@router.api_route("/edev/{e}/fsa", methods=["GET"])
+@routes.route("/edev/{e}/fsa", ["GET"])
 async def function_set_assignments_list(
-    e: str, request: Request, rt: RuntimeDep, peer: CallerDep
+    request: Request, rt: GatewayRuntime, peer: Peer
 ) -> Response:
     """GET /edev/{e}/fsa: the device's one FunctionSetAssignments."""
+    e = request.path_params["e"]
     query = list_query(request, rt)
     device = await _device(rt, peer, e)
     upts = await rt.read(lambda s: mirrors.count_for_owner(s, owner_filter(peer)))
@@ -139,9 +140,13 @@ async def function_set_assignments_list(
     )
 
 
-@router.api_route("/edev/{e}/fsa/{f}", methods=["GET"])
-async def function_set_assignments_one(e: str, f: str, rt: RuntimeDep, peer: CallerDep) -> Response:
+@routes.route("/edev/{e}/fsa/{f}", ["GET"])
+async def function_set_assignments_one(
+    request: Request, rt: GatewayRuntime, peer: Peer
+) -> Response:
     """GET /edev/{e}/fsa/{f}"""
+    e = request.path_params["e"]
+    f = request.path_params["f"]
     device = await _device(rt, peer, e)
     if path_id(f) != FSA_ID:
         raise not_found(f"no FunctionSetAssignments {f}")

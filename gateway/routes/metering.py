@@ -9,14 +9,13 @@ s / l (and a on the time-ordered ones) and answers all / results.
 
 from __future__ import annotations
 
-from fastapi import Request
 from sqlmodel import Session
+from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway import access
 from gateway.access import owner_filter
 from gateway.crud import mirrors, readings
-from gateway.deps import CallerDep, RuntimeDep
 from gateway.errors import not_found
 from gateway.mappers import (
     DIRECT_SET_ID,
@@ -30,7 +29,7 @@ from gateway.mappers import (
 )
 from gateway.models import MeterReadingRow, MirrorRow, ReadingRow
 from gateway.peer import Peer
-from gateway.routes.common import answer, list_query, path_id, sep2_router
+from gateway.routes.common import Routes, answer, list_query, path_id
 from gateway.runtime import GatewayRuntime
 from sep2 import (
     MeterReading,
@@ -44,7 +43,7 @@ from sep2 import (
     page,
 )
 
-router = sep2_router()
+routes = Routes()
 
 
 async def _mirror(rt: GatewayRuntime, peer: Peer, m: str) -> MirrorRow:
@@ -78,8 +77,8 @@ def _reading_href(row: ReadingRow, mirror_id: int) -> str:
     return Hrefs.reading(mirror_id, row.meter_reading_id, set_id, row.id)
 
 
-@router.api_route(Hrefs.upt_list, methods=["GET"])
-async def usage_point_list(request: Request, rt: RuntimeDep, peer: CallerDep) -> Response:
+@routes.route(Hrefs.upt_list, ["GET"])
+async def usage_point_list(request: Request, rt: GatewayRuntime, peer: Peer) -> Response:
     """GET /upt: the UsagePoints of the caller's mirrors, by mRID descending."""
     query = list_query(request, rt)
     owner = owner_filter(peer)
@@ -102,18 +101,20 @@ async def usage_point_list(request: Request, rt: RuntimeDep, peer: CallerDep) ->
     )
 
 
-@router.api_route("/upt/{m}", methods=["GET"])
-async def usage_point_one(m: str, rt: RuntimeDep, peer: CallerDep) -> Response:
+@routes.route("/upt/{m}", ["GET"])
+async def usage_point_one(request: Request, rt: GatewayRuntime, peer: Peer) -> Response:
     """GET /upt/{m}"""
+    m = request.path_params["m"]
     mirror = await _mirror(rt, peer, m)
     mirror_id = mirror.id or 0
     count = len(await rt.read(lambda s: mirrors.current_meter_readings(s, mirror_id)))
     return answer(rt, usage_point(mirror, count))
 
 
-@router.api_route("/upt/{m}/mr", methods=["GET"])
-async def meter_reading_list(m: str, request: Request, rt: RuntimeDep, peer: CallerDep) -> Response:
+@routes.route("/upt/{m}/mr", ["GET"])
+async def meter_reading_list(request: Request, rt: GatewayRuntime, peer: Peer) -> Response:
     """GET /upt/{m}/mr: the MeterReadings of a UsagePoint, by mRID descending."""
+    m = request.path_params["m"]
     query = list_query(request, rt)
     mirror = await _mirror(rt, peer, m)
     mirror_id = mirror.id or 0
@@ -131,23 +132,29 @@ async def meter_reading_list(m: str, request: Request, rt: RuntimeDep, peer: Cal
     )
 
 
-@router.api_route("/upt/{m}/mr/{r}", methods=["GET"])
-async def meter_reading_one(m: str, r: str, rt: RuntimeDep, peer: CallerDep) -> Response:
+@routes.route("/upt/{m}/mr/{r}", ["GET"])
+async def meter_reading_one(request: Request, rt: GatewayRuntime, peer: Peer) -> Response:
     """GET /upt/{m}/mr/{r}"""
+    m = request.path_params["m"]
+    r = request.path_params["r"]
     row = await _meter_reading(rt, peer, m, r)
     return answer(rt, await rt.read(lambda s: _meter_reading_resource(s, row)))
 
 
-@router.api_route("/upt/{m}/mr/{r}/rt", methods=["GET"])
-async def reading_type_one(m: str, r: str, rt: RuntimeDep, peer: CallerDep) -> Response:
+@routes.route("/upt/{m}/mr/{r}/rt", ["GET"])
+async def reading_type_one(request: Request, rt: GatewayRuntime, peer: Peer) -> Response:
     """GET /upt/{m}/mr/{r}/rt: the ReadingType as the client declared it."""
+    m = request.path_params["m"]
+    r = request.path_params["r"]
     row = await _meter_reading(rt, peer, m, r)
     return answer(rt, reading_type(row, rt.codec))
 
 
-@router.api_route("/upt/{m}/mr/{r}/r", methods=["GET"])
-async def latest_reading_one(m: str, r: str, rt: RuntimeDep, peer: CallerDep) -> Response:
+@routes.route("/upt/{m}/mr/{r}/r", ["GET"])
+async def latest_reading_one(request: Request, rt: GatewayRuntime, peer: Peer) -> Response:
     """GET /upt/{m}/mr/{r}/r: the newest Reading."""
+    m = request.path_params["m"]
+    r = request.path_params["r"]
     row = await _meter_reading(rt, peer, m, r)
     mr_id = row.id or 0
     found = await rt.read(lambda s: readings.latest_reading(s, mr_id))
@@ -165,15 +172,11 @@ def _direct(session: Session, rt: GatewayRuntime, row: MeterReadingRow) -> Readi
     return direct_reading_set(row.mirror_id, row.id, mrid, found.start, found.end, found.count)
 
 
-@router.api_route("/upt/{m}/mr/{r}/rs", methods=["GET"])
-async def reading_set_list(
-    m: str,
-    r: str,
-    request: Request,
-    rt: RuntimeDep,
-    peer: CallerDep,
-) -> Response:
+@routes.route("/upt/{m}/mr/{r}/rs", ["GET"])
+async def reading_set_list(request: Request, rt: GatewayRuntime, peer: Peer) -> Response:
     """GET /upt/{m}/mr/{r}/rs: the direct set first, then posted sets, newest first."""
+    m = request.path_params["m"]
+    r = request.path_params["r"]
     query = list_query(request, rt)
     row = await _meter_reading(rt, peer, m, r)
     mr_id = row.id or 0
@@ -229,24 +232,23 @@ async def _reading_set(
     return resource, None if set_id == DIRECT_SET_ID else set_id
 
 
-@router.api_route("/upt/{m}/mr/{r}/rs/{s}", methods=["GET"])
-async def reading_set_one(m: str, r: str, s: str, rt: RuntimeDep, peer: CallerDep) -> Response:
+@routes.route("/upt/{m}/mr/{r}/rs/{s}", ["GET"])
+async def reading_set_one(request: Request, rt: GatewayRuntime, peer: Peer) -> Response:
     """GET /upt/{m}/mr/{r}/rs/{s}"""
+    m = request.path_params["m"]
+    r = request.path_params["r"]
+    s = request.path_params["s"]
     row = await _meter_reading(rt, peer, m, r)
     resource, _ = await _reading_set(rt, row, s)
     return answer(rt, resource)
 
 
-@router.api_route("/upt/{m}/mr/{r}/rs/{s}/r", methods=["GET"])
-async def reading_list(
-    m: str,
-    r: str,
-    s: str,
-    request: Request,
-    rt: RuntimeDep,
-    peer: CallerDep,
-) -> Response:
+@routes.route("/upt/{m}/mr/{r}/rs/{s}/r", ["GET"])
+async def reading_list(request: Request, rt: GatewayRuntime, peer: Peer) -> Response:
     """GET /upt/{m}/mr/{r}/rs/{s}/r: a set's Readings, newest first."""
+    m = request.path_params["m"]
+    r = request.path_params["r"]
+    s = request.path_params["s"]
     query = list_query(request, rt)
     row = await _meter_reading(rt, peer, m, r)
     _, set_id = await _reading_set(rt, row, s)
@@ -268,16 +270,13 @@ async def reading_list(
     )
 
 
-@router.api_route("/upt/{m}/mr/{r}/rs/{s}/r/{n}", methods=["GET"])
-async def reading_one(
-    m: str,
-    r: str,
-    s: str,
-    n: str,
-    rt: RuntimeDep,
-    peer: CallerDep,
-) -> Response:
+@routes.route("/upt/{m}/mr/{r}/rs/{s}/r/{n}", ["GET"])
+async def reading_one(request: Request, rt: GatewayRuntime, peer: Peer) -> Response:
     """GET /upt/{m}/mr/{r}/rs/{s}/r/{n}"""
+    m = request.path_params["m"]
+    r = request.path_params["r"]
+    s = request.path_params["s"]
+    n = request.path_params["n"]
     row = await _meter_reading(rt, peer, m, r)
     _, set_id = await _reading_set(rt, row, s)
     mr_id, reading_id = row.id or 0, path_id(n)

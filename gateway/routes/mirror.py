@@ -8,18 +8,19 @@ for a MirrorMeterReadingList; DELETE 204. Each answer is sent after the commit.
 
 from __future__ import annotations
 
-from fastapi import Request
 from sqlmodel import Session
+from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway import access
 from gateway.access import owner_filter
 from gateway.crud import mirrors
-from gateway.deps import CallerDep, RuntimeDep
 from gateway.errors import not_found
 from gateway.mappers import Hrefs, mirror_usage_point
 from gateway.models import MeterReadingRow, MirrorRow
-from gateway.routes.common import answer, list_query, parse_body, path_id, sep2_router
+from gateway.peer import Peer
+from gateway.routes.common import Routes, answer, list_query, parse_body, path_id
+from gateway.runtime import GatewayRuntime
 from gateway.sep2http import empty_response
 from sep2 import (
     MirrorMeterReading,
@@ -28,11 +29,11 @@ from sep2 import (
     MirrorUsagePointList,
 )
 
-router = sep2_router()
+routes = Routes()
 
 
-@router.api_route(Hrefs.mup_list, methods=["GET", "POST"])
-async def mirror_usage_point_list(request: Request, rt: RuntimeDep, peer: CallerDep) -> Response:
+@routes.route(Hrefs.mup_list, ["GET", "POST"])
+async def mirror_usage_point_list(request: Request, rt: GatewayRuntime, peer: Peer) -> Response:
     """GET /mup: the caller's mirrors, by mRID descending; POST /mup: create or overwrite."""
     if request.method == "POST":
         mup = await parse_body(request, rt, MirrorUsagePoint)
@@ -64,11 +65,10 @@ async def mirror_usage_point_list(request: Request, rt: RuntimeDep, peer: Caller
     )
 
 
-@router.api_route("/mup/{m}", methods=["GET", "POST", "DELETE"])
-async def mirror_usage_point_one(
-    m: str, request: Request, rt: RuntimeDep, peer: CallerDep
-) -> Response:
+@routes.route("/mup/{m}", ["GET", "POST", "DELETE"])
+async def mirror_usage_point_one(request: Request, rt: GatewayRuntime, peer: Peer) -> Response:
     """GET /mup/{m}; POST /mup/{m} stores readings; DELETE /mup/{m} removes the mirror."""
+    m = request.path_params["m"]
     mirror_id = path_id(m)
     if request.method == "POST":
         resource = await parse_body(request, rt, (MirrorMeterReading, MirrorMeterReadingList))

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.deps import CallerDep, RuntimeDep
 from gateway.mappers import Hrefs
-from gateway.routes.common import answer, sep2_router
+from gateway.peer import Peer
+from gateway.routes.common import Routes, answer
+from gateway.runtime import GatewayRuntime
 from sep2 import time_resource
 
-router = sep2_router()
+routes = Routes()
 
 
-@router.api_route(Hrefs.tm, methods=["GET"])
-async def time(request: Request, rt: RuntimeDep, _peer: CallerDep) -> Response:
+@routes.route(Hrefs.tm, ["GET"])
+async def time(request: Request, rt: GatewayRuntime, _peer: Peer) -> Response:
     """GET /tm"""
     resource = time_resource(
         int(rt.clock()),

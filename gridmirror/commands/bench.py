@@ -156,3 +156,56 @@ def bench_chain(batches: int, singles: int) -> None:
     )
     for line in chain_bench.report(chain_bench.run(batches, singles)):
         click.echo(line)
+@bench.command("gateway")
+@click.option(
+    "--connections", default=32, show_default=True, type=click.IntRange(1, 1000),
+    help="Meters posting at once, each on its own keep-alive TLS connection.",
+)  # fmt: skip
+@click.option(
+    "--seconds", default=10.0, show_default=True, type=click.FloatRange(0.5, 3600),
+    help="Length of each measured run (after 1 s of warm-up).",
+)  # fmt: skip
+@click.option(
+    "--rate", default=667.0, show_default=True, type=click.FloatRange(1, 100_000),
+    help="Requests per second of the open-loop run (667: 10,000 meters at 15 s).",
+)  # fmt: skip
+@click.option(
+    "--rounds", default=3, show_default=True, type=click.IntRange(1, 20),
+    help="Closed-loop rounds, each running bare then gateway (the median ratio counts).",
+)  # fmt: skip
+@click.option(
+    "--sync", "synchronous", default="full", show_default=True,
+    type=click.Choice(["full", "normal"]), help="SQLite synchronous mode of the gateway.",
+)  # fmt: skip
+@click.option(
+    "--scratch", type=click.Path(path_type=Path, file_okay=False),
+    help="Where the PKI and database go (default: the system temp directory).",
+)  # fmt: skip
+def bench_gateway(
+    connections: int,
+    seconds: float,
+    rate: float,
+    rounds: int,
+    synchronous: str,
+    scratch: Path | None,
+) -> None:
+    """MirrorMeterReadingList POSTs over mutual TLS: gateway vs a bare server, same stack."""
+    from gridmirror.bench import gateway as gateway_bench
+
+    click.echo(
+        f"gateway: {connections} meters on keep-alive TLS 1.2 CCM8 connections, {seconds:g} s "
+        f"per run, SQLite synchronous={synchronous.upper()}; server and load in separate "
+        "processes"
+    )
+    try:
+        gateway_bench.run(
+            connections=connections,
+            seconds=seconds,
+            rate=rate,
+            rounds=rounds,
+            synchronous=synchronous,
+            echo=click.echo,
+            scratch=scratch,
+        )
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None

@@ -440,7 +440,7 @@ async def test_malformed_documents_and_http_errors(
         ).status_code == 406
         put = await c.put(location, content=good, headers={"Content-Type": "application/sep+xml"})
         assert put.status_code == 405
-        assert set(put.headers["allow"].split(", ")) == {"GET", "POST", "DELETE"}
+        assert set(put.headers["allow"].split(", ")) == {"GET", "HEAD", "POST", "DELETE"}
         assert (await get(c, "/mup/999999")).status_code == 404
         assert (await get(c, "/mup/abc")).status_code == 404
         assert len(reading_rows(gw)) == 2  # only the request with level=-S1
