@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlmodel import Session
 
 from gateway.db import Database
@@ -73,6 +73,7 @@ class GroupCommitter:
         self._linger = linger
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._connection: Connection | None = None
         self.stats = CommitStats()
         event.listen(database.write, "before_cursor_execute", self._count_write)
 
@@ -113,6 +114,12 @@ class GroupCommitter:
     # --- the writer thread ---------------------------------------------------------------
 
     def _run(self) -> None:
+        try:
+            self._serve_queue()
+        finally:
+            self._drop_connection()
+
+    def _serve_queue(self) -> None:
         while True:
             first = self._queue.get()
             if first is _STOP:
@@ -134,12 +141,25 @@ class GroupCommitter:
             if stop:
                 return
 
+    def _writer_connection(self) -> Connection:
+        # One connection for the writer's lifetime: checking a connection out of the pool
+        # and resetting it on return cost more per batch than a small batch's work.
+        if self._connection is None or self._connection.closed:
+            self._connection = self._database.write.connect()
+        return self._connection
+
+    def _drop_connection(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                self._connection.close()
+            self._connection = None
+
     def _commit(self, batch: list[_Pending[Any]]) -> None:
         started = time.perf_counter()
         outcomes: list[tuple[_Pending[Any], bool, Any]] = []
         try:
             with (
-                Session(self._database.write, expire_on_commit=False) as session,
+                Session(self._writer_connection(), expire_on_commit=False) as session,
                 session.begin(),
             ):
                 info = session.connection().info
@@ -152,6 +172,7 @@ class GroupCommitter:
                             raise _DirtyRefusal from refusal
                         outcomes.append((pending, False, refusal))
         except Exception as exc:
+            self._drop_connection()  # it may be broken; the next batch gets a fresh one
             if len(batch) == 1:
                 self._settle(batch[0], False, _cause(exc))
                 return

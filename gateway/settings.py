@@ -88,7 +88,7 @@ class GatewaySettings(BaseModel):
         default=256, ge=1, description="Most requests one group commit carries."
     )
     batch_linger: float = Field(
-        default=0.002,
+        default=0.005,
         ge=0,
         le=0.1,
         description="Seconds the writer waits for more requests to join a group commit.",
