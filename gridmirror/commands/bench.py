@@ -156,6 +156,8 @@ def bench_chain(batches: int, singles: int) -> None:
     )
     for line in chain_bench.report(chain_bench.run(batches, singles)):
         click.echo(line)
+
+
 @bench.command("gateway")
 @click.option(
     "--connections", default=32, show_default=True, type=click.IntRange(1, 1000),
