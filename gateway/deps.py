@@ -1,11 +1,10 @@
-"""FastAPI dependencies: the runtime, the caller, a database session, the 2030.5 guards.
+"""FastAPI dependencies for routes added beside the 2030.5 resources (the REST API).
 
-They are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency on a worker
-thread, which costs more than everything these do.
-
-Routes of other helpers (the REST API) use :func:`runtime` and :func:`db_session`; the
-2030.5 routes also use :func:`caller` (the Peer of the client certificate, or 403) and
-:func:`sep2_accept` (406 unless the caller accepts application/sep+xml).
+:func:`runtime` gives the GatewayRuntime, :func:`db_session` a read session, and
+:func:`caller` the Peer of a mutual-TLS client certificate (or a 403 Refusal). The 2030.5
+routes themselves are plain Starlette routes (gateway.routes.common) and use none of
+these. ``runtime`` and ``caller`` are ``async def`` on purpose: FastAPI runs a plain
+``def`` dependency on a worker thread, which costs more than what they do.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from sqlmodel import Session
 
 from gateway.peer import Peer
 from gateway.runtime import GatewayRuntime
-from gateway.sep2http import check_accept
 
 
 async def runtime(request: Request) -> GatewayRuntime:
@@ -31,11 +29,6 @@ async def caller(request: Request) -> Peer:
     """The caller's identity (gateway.peer), or a 403 Refusal."""
     found: GatewayRuntime = request.app.state.runtime
     return found.peers.resolve(request.scope)
-
-
-async def sep2_accept(request: Request) -> None:
-    """406 unless the caller accepts application/sep+xml."""
-    check_accept(request)
 
 
 def db_session(request: Request) -> Iterator[Session]:
