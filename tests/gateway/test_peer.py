@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import ssl
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import quote
 
 import httpx
 import pytest
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import text
+from sqlmodel import Session
 
 from certs.foreign import foreign_pki
 from certs.pki import Pki
 from gateway import access
+from gateway.deps import CallerDep, db_session
 from gateway.errors import Refusal
 from gateway.peer import Peer, PeerResolver, Role, lfdi_of_pem
 from gateway.settings import GatewaySettings
@@ -126,10 +130,19 @@ async def test_the_server_puts_the_client_certificate_in_the_tls_extension(
         seen.update(request.scope["extensions"]["tls"])
         return {}
 
+    @probe.get("/probe/caller")
+    def with_deps(
+        peer: CallerDep, session: Annotated[Session, Depends(db_session)]
+    ) -> dict[str, object]:
+        count = session.execute(text("SELECT count(*) FROM end_device")).scalar()
+        return {"lfdi": peer.lfdi, "role": peer.role.value, "devices": count}
+
     async with start_sqlite_gateway() as gw:
         gw.app.include_router(probe)
         async with client(gw, METERS[2]) as c:
             assert (await c.get("/probe")).status_code == 200
+            answer = (await c.get("/probe/caller")).json()
+        assert answer == {"lfdi": pki.device(METERS[2]).lfdi, "role": "device", "devices": 0}
     device = pki.device(METERS[2])
     chain = seen["client_cert_chain"]
     assert isinstance(chain, list) and len(chain) == 1 and lfdi_of_pem(chain[0]) == device.lfdi
