@@ -2,8 +2,8 @@
 
 ``gridmirror gateway register-device`` and friends call these; they open the database
 themselves, so they work while the gateway runs (SQLite: they wait for the writer's
-lock) and while it does not. A running gateway's DNS-SD ``edev-<SFDI>`` subtypes follow
-registrations it makes itself; one made here shows up in DNS-SD at its next restart.
+lock) and while it does not. A running gateway advertises a device registered here in
+DNS-SD (``edev-<SFDI>``) within 30 seconds.
 """
 
 from __future__ import annotations

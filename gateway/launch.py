@@ -38,6 +38,8 @@ from sep2 import Codec, Schema, Sep2Settings
 
 log = logging.getLogger(__name__)
 
+SUBTYPE_REFRESH_SECONDS = 30.0  # how soon an out-of-band registration reaches DNS-SD
+
 
 class Gateway:
     """One configured gateway process (see the module docstring)."""
@@ -75,6 +77,7 @@ class Gateway:
             server_cert_pem=pki.server.cert.read_text(),
         )
         self.advertiser: Advertiser | None = None
+        self._refresher: asyncio.Task[None] | None = None
 
     @property
     def port(self) -> int:
@@ -102,6 +105,7 @@ class Gateway:
             )
             await self.advertiser.start(await self._subtypes())
             self.runtime.on_devices_changed(self._refresh_subtypes)
+            self._refresher = asyncio.create_task(self._refresh_periodically())
         log.info("gateway listening", extra={"url": self.url})
 
     async def _subtypes(self) -> list[str]:
@@ -112,8 +116,20 @@ class Gateway:
         if self.advertiser is not None:
             await self.advertiser.set_subtypes(await self._subtypes())
 
+    async def _refresh_periodically(self) -> None:
+        # Registrations made out of band (another process) reach DNS-SD this way.
+        while True:
+            await asyncio.sleep(SUBTYPE_REFRESH_SECONDS)
+            try:
+                await self._refresh_subtypes()
+            except Exception:  # the database may be away for a moment; try again later
+                log.warning("could not refresh the DNS-SD subtypes", exc_info=True)
+
     async def stop(self) -> None:
         """Withdraw the DNS-SD records, then drain and stop the server."""
+        if self._refresher is not None:
+            self._refresher.cancel()
+            self._refresher = None
         if self.advertiser is not None:
             await self.advertiser.stop()
             self.advertiser = None

@@ -7,6 +7,7 @@ import importlib
 import uuid
 from typing import Any
 
+import pytest
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
 from certs.pki import Pki
@@ -65,3 +66,22 @@ async def test_no_mup_subtype_without_mirroring(start_sqlite_gateway: StartGatew
     ):
         assert me in await instances("edev")
         assert me not in await instances("mup")
+
+
+async def test_out_of_band_registrations_reach_dns_sd(
+    start_sqlite_gateway: StartGateway, pki: Pki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gateway import admin, launch
+    from gateway.db import open_database
+
+    monkeypatch.setattr(launch, "SUBTYPE_REFRESH_SECONDS", 0.2)
+    name = f"gm-test-{uuid.uuid4().hex[:8]}"
+    me = f"{name}._smartenergy._tcp.local"
+    device = pki.device(METERS[1])
+    async with start_sqlite_gateway(mdns=True, mdns_name=name, mdns_interfaces=["127.0.0.1"]) as gw:
+        assert gw.settings.database_url is not None
+        await asyncio.to_thread(
+            admin.register_device, open_database(gw.settings.database_url), device.lfdi, 1
+        )
+        await asyncio.sleep(0.5)
+        assert me in await instances(device_subtype(device.sfdi))
