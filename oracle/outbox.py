@@ -6,7 +6,12 @@ once the gateway has answered 201/204, the pair is durable and will reach the ch
 oracle worker drains the table; its states are below.
 
 This module defines the table and the one write the gateway makes. It takes the caller's
-session and never commits: the caller's transaction decides.
+session and never commits: the caller's transaction decides. Once a pair is on chain its
+row also holds where: the transaction's signature and slot, the program's batch number,
+the batch's Merkle root and the pair's inclusion proof (``oracle.proofs``).
+
+Importing this module also registers the worker's own tables (``oracle.records``), so
+whoever creates the outbox creates them too.
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, UniqueConstraint
+from sqlalchemy import BigInteger, Index, UniqueConstraint, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
+
+from oracle import records  # noqa: F401  (the worker's tables travel with the outbox)
 
 
 class OutboxState(StrEnum):
@@ -30,6 +37,18 @@ class OutboxState(StrEnum):
     DEAD = "dead"  # failed too often; an operator may re-drive it
 
 
+OPEN_STATES = (OutboxState.PENDING.value, OutboxState.IN_FLIGHT.value, OutboxState.DEAD.value)
+"""States of a pair that has not reached a final answer from the chain."""
+FINAL_STATES = (
+    OutboxState.CONFIRMED.value,
+    OutboxState.DUPLICATE.value,
+    OutboxState.REJECTED.value,
+)
+
+# Rows still on their way: a small index however many confirmed rows pile up behind them.
+_OPEN = text("state IN ('pending', 'in_flight', 'dead')")
+
+
 class OutboxEntry(SQLModel, table=True):
     """One meter's import and export registers at one instant, to be put on chain."""
 
@@ -37,6 +56,14 @@ class OutboxEntry(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("lfdi", "timestamp", name="uq_outbox_lfdi_timestamp"),
         Index("ix_outbox_state_due", "state", "next_attempt_at"),
+        Index(
+            "ix_outbox_open_lfdi_time",
+            "lfdi",
+            "timestamp",
+            sqlite_where=_OPEN,
+            postgresql_where=_OPEN,
+        ),
+        Index("ix_outbox_tx", "tx_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -49,6 +76,18 @@ class OutboxEntry(SQLModel, table=True):
     next_attempt_at: float = Field(default=0.0, description="Unix time of the next try.")
     accepted_at: float = Field(description="Unix time the gateway stored the pair.")
     last_error: str | None = Field(default=None)
+    # Set when the pair is put in a transaction (records.ChainTx) and kept once it landed.
+    tx_id: int | None = Field(default=None, description="The transaction carrying the pair.")
+    tx_position: int | None = Field(default=None, description="Index in the batch.")
+    signature: str | None = Field(default=None, max_length=88)
+    # Set from the landed transaction's ReadingsSubmitted event.
+    slot: int | None = Field(default=None, sa_type=BigInteger)
+    batch: int | None = Field(default=None, sa_type=BigInteger, description="Program batch no.")
+    chain_status: int | None = Field(default=None, description="anchor.abi.ReadingStatus")
+    batch_root: str | None = Field(default=None, max_length=64, description="Merkle root, hex")
+    leaf_index: int | None = Field(default=None)
+    proof: str | None = Field(default=None, description="Inclusion proof (oracle.proofs JSON)")
+    confirmed_at: float | None = Field(default=None, description="Unix time it was confirmed.")
 
 
 def enqueue(

@@ -51,3 +51,86 @@ class ChainSettings(BaseModel):
     serve_port: int = Field(
         default=8899, ge=0, le=65535, description="Port of `gridmirror chain serve` (0: any)."
     )
+
+    # --- the oracle: keys, deployment and the meters' owners -------------------------------
+    keys_dir: Path | None = Field(
+        default=None,
+        description="Keypair files (admin, gateway, mint, generated owner wallets), 0600; "
+        "state_dir/keys if unset.",
+    )
+    clearing_interval_s: int = Field(
+        default=900,
+        ge=1,
+        le=86_400,
+        description="Epoch length `chain init` gives the oracle (fixed once initialized).",
+    )
+    max_future_skew_s: int = Field(
+        default=60,
+        ge=0,
+        le=86_400,
+        description="How far past the chain's clock a reading may be stamped (`chain init`); "
+        "the worker holds back readings stamped further ahead until the chain catches up.",
+    )
+    default_rated_power_w: int = Field(
+        default=100_000,
+        gt=0,
+        description="Rated power (W) a meter is registered with when neither meter_rated_power_w "
+        "nor the campus file names one. The program rejects readings whose energy this "
+        "power could not deliver, so it must cover the meter's service.",
+    )
+    meter_owners: dict[str, str] = Field(
+        default_factory=dict,
+        description="Owner wallet (base58) by meter LFDI; a meter with none (here or in the "
+        "campus file) gets a generated wallet, saved as keys_dir/owners/<LFDI>.json.",
+    )
+    meter_rated_power_w: dict[str, int] = Field(
+        default_factory=dict, description="Rated power (W) by meter LFDI."
+    )
+
+    # --- the submission worker --------------------------------------------------------------
+    worker_in_gateway: bool = Field(
+        default=True,
+        description="The gateway process runs the submission worker (and clearing) itself; "
+        "set false when `gridmirror chain worker` processes do it.",
+    )
+    max_attempts: int = Field(
+        default=8,
+        ge=1,
+        description="Failed transactions a reading may ride in before it goes to the "
+        "dead-letter state (an unreachable chain does not count: nothing was sent).",
+    )
+    backoff_base_s: float = Field(
+        default=0.5, gt=0, description="First retry delay; doubles with every attempt."
+    )
+    backoff_cap_s: float = Field(default=60.0, gt=0, description="Longest retry delay.")
+    lease_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long a worker's claim on a meter lasts without renewal; a crashed "
+        "worker's meters pass to another worker after this.",
+    )
+    claim_meters: int = Field(
+        default=256, ge=1, description="Most meters one worker holds at a time."
+    )
+    concurrent_batches: int = Field(
+        default=8, ge=1, description="Transactions a worker has in flight at once."
+    )
+    idle_poll_s: float = Field(
+        default=0.1, gt=0, description="Seconds between outbox polls while there is no work."
+    )
+    clearing: bool = Field(
+        default=True, description="The worker clears ended epochs (anyone may; we do)."
+    )
+    clearing_delay_s: float = Field(
+        default=20.0,
+        ge=0,
+        description="Seconds after an epoch ends before it is cleared, for the readings "
+        "stamped at its end to arrive (more than the postRate).",
+    )
+    clearing_grace_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="An epoch waits for the outbox to confirm every reading stamped in it, "
+        "but no longer than this after its end (a dead letter must not stop settlement; its "
+        "energy goes to a later epoch).",
+    )

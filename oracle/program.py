@@ -1,0 +1,261 @@
+"""The Oracle program as its IDL describes it: instructions, accounts and events.
+
+Built with anchorpy's coder from ``anchor/target/idl/oracle.json``, so the bridge speaks
+whatever the IDL says the program takes: instruction data is encoded by the IDL's
+argument types, accounts are ordered and flagged (signer, writable) by the IDL's account
+lists, and accounts and events are decoded by the IDL's layouts. Results come back as
+the typed values of ``anchor.accounts`` and ``anchor.events`` (the pure decoders there
+are tested to agree with this client).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from typing import Any
+
+from anchorpy.coder.coder import Coder
+from anchorpy.program.common import Event as AnchorpyEvent
+from anchorpy.program.event import EventParser
+from anchorpy_core.idl import Idl, IdlAccount
+from pyheck import snake
+from solders.instruction import AccountMeta, Instruction
+from solders.pubkey import Pubkey
+
+from anchor import artifacts
+from anchor.abi import (
+    PROGRAM_ID,
+    SYSTEM_PROGRAM_ID,
+    TOKEN_PROGRAM_ID,
+    OracleError,
+    ReadingStatus,
+    SettlementStatus,
+)
+from anchor.accounts import ConfigAccount, MeterAccount
+from anchor.events import (
+    EpochCleared,
+    Event,
+    MeterRegistered,
+    MeterSettled,
+    ReadingRejected,
+    ReadingsSubmitted,
+)
+from anchor.instructions import Reading
+from anchor.pda import config_address, meter_address, mint_authority_address
+
+_EVENT_TYPES: dict[str, type[Any]] = {
+    "MeterRegistered": MeterRegistered,
+    "ReadingsSubmitted": ReadingsSubmitted,
+    "ReadingRejected": ReadingRejected,
+    "MeterSettled": MeterSettled,
+    "EpochCleared": EpochCleared,
+}
+
+
+class ProgramError(ValueError):
+    """An instruction the IDL does not allow, or data that does not decode."""
+
+
+def error_name(code: int | None) -> str | None:
+    """The IDL's name for a custom error code (``WrongAccountOwner``), if it is one."""
+    if code is None:
+        return None
+    try:
+        return OracleError(code).name.title().replace("_", "")
+    except ValueError:
+        return None
+
+
+class OracleProgram:
+    """An IDL-driven client of the Oracle program at ``program_id``."""
+
+    def __init__(self, program_id: Pubkey = PROGRAM_ID, idl: Idl | None = None) -> None:
+        self.program_id = program_id
+        self.idl = idl if idl is not None else Idl.from_json(artifacts.IDL_PATH.read_text())
+        self.coder = Coder(self.idl)
+        self._accounts: dict[str, list[IdlAccount]] = {}
+        for ix in self.idl.instructions:
+            flat = []
+            for item in ix.accounts:
+                if not isinstance(item, IdlAccount):
+                    raise ProgramError(f"{ix.name}: nested account groups are not supported")
+                flat.append(item)
+            self._accounts[snake(ix.name)] = flat
+        self._events = EventParser(program_id, self.coder)
+
+    # ------------------------------------------------------------------ addresses
+
+    @cached_property
+    def config(self) -> Pubkey:
+        """The Config PDA."""
+        return config_address(self.program_id)[0]
+
+    @cached_property
+    def mint_authority(self) -> Pubkey:
+        """The PDA that signs every mint."""
+        return mint_authority_address(self.program_id)[0]
+
+    def meter(self, lfdi: bytes) -> Pubkey:
+        """The Meter PDA of a 20-byte LFDI."""
+        return meter_address(lfdi, self.program_id)[0]
+
+    # ------------------------------------------------------------------ instructions
+
+    def instruction(
+        self,
+        name: str,
+        args: Mapping[str, Any],
+        accounts: Mapping[str, Pubkey],
+        remaining: Sequence[AccountMeta] = (),
+    ) -> Instruction:
+        """Any instruction by its snake_case name: IDL-encoded args, IDL-ordered accounts."""
+        try:
+            idl_accounts = self._accounts[name]
+        except KeyError:
+            raise ProgramError(f"the IDL has no instruction {name!r}") from None
+        metas = []
+        for account in idl_accounts:
+            key = snake(account.name)
+            if key not in accounts:
+                raise ProgramError(f"{name}: account {key!r} is missing")
+            metas.append(AccountMeta(accounts[key], account.is_signer, account.is_mut))
+        unknown = set(accounts) - {snake(a.name) for a in idl_accounts}
+        if unknown:
+            raise ProgramError(f"{name}: the IDL names no account {sorted(unknown)}")
+        data = self.coder.instruction.encode(name, dict(args))
+        return Instruction(self.program_id, data, [*metas, *remaining])
+
+    def initialize(
+        self,
+        admin: Pubkey,
+        mint: Pubkey,
+        gateway: Pubkey,
+        clearing_interval_s: int,
+        max_future_skew_s: int,
+        program_data: Pubkey,
+    ) -> Instruction:
+        """Create the Config (the admin must be the program's upgrade authority)."""
+        return self.instruction(
+            "initialize",
+            {
+                "gateway": gateway,
+                "clearing_interval_s": clearing_interval_s,
+                "max_future_skew_s": max_future_skew_s,
+            },
+            {
+                "admin": admin,
+                "config": self.config,
+                "mint": mint,
+                "mint_authority": self.mint_authority,
+                "system_program": SYSTEM_PROGRAM_ID,
+                "program": self.program_id,
+                "program_data": program_data,
+            },
+        )
+
+    def register_meter(
+        self, authority: Pubkey, payer: Pubkey, lfdi: bytes, owner: Pubkey, rated_power_w: int
+    ) -> Instruction:
+        """Create a meter's account (authority: the admin or the gateway)."""
+        return self.instruction(
+            "register_meter",
+            {"lfdi": list(lfdi), "owner": owner, "rated_power_w": rated_power_w},
+            {
+                "authority": authority,
+                "payer": payer,
+                "config": self.config,
+                "meter": self.meter(lfdi),
+                "system_program": SYSTEM_PROGRAM_ID,
+            },
+        )
+
+    def submit_readings(
+        self, gateway: Pubkey, meters: Sequence[Pubkey], readings: Sequence[Reading]
+    ) -> Instruction:
+        """A batch of readings; each names its meter by index into ``meters``."""
+        return self.instruction(
+            "submit_readings",
+            {"readings": [dataclasses.asdict(r) for r in readings]},
+            {"gateway": gateway, "config": self.config},
+            [AccountMeta(m, False, True) for m in meters],
+        )
+
+    def clear_epoch(
+        self, epoch: int, mint: Pubkey, pairs: Sequence[tuple[Pubkey, Pubkey]]
+    ) -> Instruction:
+        """Settle an ended epoch for (meter, owner's token account) pairs."""
+        return self.instruction(
+            "clear_epoch",
+            {"epoch": epoch},
+            {
+                "config": self.config,
+                "mint": mint,
+                "mint_authority": self.mint_authority,
+                "token_program": TOKEN_PROGRAM_ID,
+            },
+            [AccountMeta(k, False, True) for pair in pairs for k in pair],
+        )
+
+    # ------------------------------------------------------------------ accounts
+
+    def _decode(self, name: str, data: bytes) -> Any:
+        try:
+            decoded = self.coder.accounts.parse(bytes(data))
+        except Exception as exc:  # construct raises a family of its own errors
+            raise ProgramError(f"not a {name} account: {exc}") from None
+        if decoded.name != name:
+            raise ProgramError(f"not a {name} account but a {decoded.name}")
+        return decoded.data
+
+    def decode_config(self, data: bytes) -> ConfigAccount:
+        """The Config account's fields."""
+        d = self._decode("Config", data)
+        return ConfigAccount(
+            admin=d.admin,
+            gateway=d.gateway,
+            mint=d.mint,
+            clearing_interval_s=d.clearing_interval_s,
+            max_future_skew_s=d.max_future_skew_s,
+            readings_accepted=d.readings_accepted,
+            readings_duplicate=d.readings_duplicate,
+            readings_rejected=d.readings_rejected,
+            batches=d.batches,
+            meters_registered=d.meters_registered,
+            minted_wh=d.minted_wh,
+            active=bool(d.active),
+            bump=d.bump,
+            mint_authority_bump=d.mint_authority_bump,
+        )
+
+    def decode_meter(self, data: bytes) -> MeterAccount:
+        """A Meter account's fields."""
+        d = self._decode("Meter", data)
+        values = {f.name: getattr(d, f.name) for f in dataclasses.fields(MeterAccount)}
+        values["lfdi"] = bytes(values["lfdi"])
+        return MeterAccount(**values)
+
+    # ------------------------------------------------------------------ events
+
+    def events(self, logs: Sequence[str]) -> list[Event]:
+        """The program's events in a transaction's logs, in order."""
+        found: list[AnchorpyEvent] = []
+        self._events.parse_logs(list(logs), found.append)
+        return [self._typed(e) for e in found]
+
+    @staticmethod
+    def _typed(event: AnchorpyEvent) -> Event:
+        cls = _EVENT_TYPES[event.name]
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            value = getattr(event.data, f.name)
+            if f.name in ("lfdi", "merkle_root"):
+                value = bytes(value)
+            elif f.name == "statuses":
+                kind = ReadingStatus if cls is ReadingsSubmitted else SettlementStatus
+                value = tuple(kind(s) for s in bytes(value))
+            elif f.name == "reason":
+                value = ReadingStatus(value)
+            values[f.name] = value
+        event_value: Event = cls(**values)
+        return event_value
