@@ -13,10 +13,10 @@ from oracle.chain.timesource import ManualTime
 from tests.oracle.bridge import (
     START,
     Bridge,
+    bridge_settings,
     create_tables,
     make_engine,
     open_bridge,
-    bridge_settings,
 )
 
 
