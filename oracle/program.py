@@ -240,6 +240,8 @@ class OracleProgram:
     def events(self, logs: Sequence[str]) -> list[Event]:
         """The program's events in a transaction's logs, in order."""
         found: list[AnchorpyEvent] = []
+        if not logs:  # anchorpy's parser expects the first line to be an invocation
+            return []
         self._events.parse_logs(list(logs), found.append)
         return [self._typed(e) for e in found]
 

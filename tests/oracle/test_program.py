@@ -1,0 +1,109 @@
+"""The IDL client agrees with the program and with the pure ABI helpers of anchor/."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+
+from anchor import instructions as ix
+from anchor.abi import account_discriminator
+from anchor.accounts import ConfigAccount, MeterAccount
+from anchor.events import events_from_logs
+from anchor.testbed import GENESIS_TS, Testbed
+from oracle.program import OracleProgram, ProgramError, error_name
+
+PROGRAM = OracleProgram()
+
+
+def same(a: object, b: object) -> bool:
+    return bytes(a.data) == bytes(b.data) and list(a.accounts) == list(b.accounts)  # type: ignore[attr-defined]
+
+
+def test_instructions_are_the_abi_helpers_bytes() -> None:
+    admin, gateway, mint, payer = (Keypair().pubkey() for _ in range(4))
+    lfdi = bytes(range(20))
+    meters = [Pubkey.new_unique() for _ in range(3)]
+    readings = [ix.Reading(i % 3, 1_700_000_000 + i, 10 * i, 2**63 + i) for i in range(40)]
+    pairs = [(Pubkey.new_unique(), Pubkey.new_unique()) for _ in range(5)]
+    program_data = Pubkey.new_unique()
+    assert same(
+        PROGRAM.initialize(admin, mint, gateway, 900, 60, program_data),
+        ix.initialize(admin, mint, gateway, 900, 60, program_data=program_data),
+    )
+    assert same(
+        PROGRAM.register_meter(gateway, payer, lfdi, admin, 5_000),
+        ix.register_meter(gateway, payer, lfdi, admin, 5_000),
+    )
+    assert same(
+        PROGRAM.submit_readings(gateway, meters, readings),
+        ix.submit_readings(gateway, meters, readings),
+    )
+    assert same(PROGRAM.clear_epoch(12, mint, pairs), ix.clear_epoch(12, mint, pairs))
+    assert same(
+        PROGRAM.instruction(
+            "set_active", {"active": False}, {"admin": admin, "config": PROGRAM.config}
+        ),
+        ix.set_active(admin, False),
+    )
+
+
+def test_the_idl_is_enforced() -> None:
+    with pytest.raises(ProgramError, match="no instruction"):
+        PROGRAM.instruction("mint_everything", {}, {})
+    with pytest.raises(ProgramError, match="'config' is missing"):
+        PROGRAM.instruction("set_active", {"active": True}, {"admin": Pubkey.new_unique()})
+    with pytest.raises(ProgramError, match="names no account"):
+        PROGRAM.instruction(
+            "set_active",
+            {"active": True},
+            {"admin": Pubkey.new_unique(), "config": PROGRAM.config, "extra": PROGRAM.config},
+        )
+    with pytest.raises(ProgramError, match="not a Meter"):
+        PROGRAM.decode_meter(account_discriminator("Config") + bytes(168))
+    assert error_name(6011) == "OracleInactive" and error_name(42) is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.binary(min_size=176, max_size=176), st.binary(min_size=184, max_size=184))
+def test_accounts_decode_like_the_abi_helpers(config: bytes, meter: bytes) -> None:
+    config = account_discriminator("Config") + config[8:]
+    config = config[:160] + bytes([config[160] & 1]) + config[161:]  # a bool is 0 or 1
+    meter = account_discriminator("Meter") + meter[8:]
+    assert PROGRAM.decode_config(config) == ConfigAccount.decode(config)
+    assert PROGRAM.decode_meter(meter) == MeterAccount.decode(meter)
+
+
+def test_events_from_real_logs_match_the_abi_decoder() -> None:
+    tb = Testbed()
+    owner = Keypair()
+    lfdi = os.urandom(20)
+    meter = tb.register_meter(lfdi, owner.pubkey(), 5_000)
+    t = GENESIS_TS + 300
+    tb.set_time(t + 400)
+    logs = []
+    result = tb.submit(
+        [meter], [ix.Reading(0, t, 1_000, 2_000), ix.Reading(0, t + 300, 1_050, 2_350)]
+    )
+    logs.append(result.logs)
+    result = tb.submit([meter], [ix.Reading(0, t + 350, 900, 2_360), ix.Reading(0, t + 300, 1, 1)])
+    logs.append(result.logs)  # a rejected reading and a duplicate
+    token = tb.create_token_account(owner.pubkey())
+    epoch = (t + 300 - 1) // 900
+    tb.set_time((epoch + 1) * 900)
+    result = tb.clear(epoch, [(meter, token)])
+    assert result.ok
+    logs.append(result.logs)
+    kinds = []
+    for lines in logs:
+        ours = PROGRAM.events(lines)
+        assert ours == events_from_logs(lines)
+        kinds += [type(e).__name__ for e in ours]
+    assert set(kinds) == {"ReadingsSubmitted", "ReadingRejected", "MeterSettled", "EpochCleared"}
+    assert PROGRAM.events([]) == []
+    (settled,) = [e for e in PROGRAM.events(logs[2]) if type(e).__name__ == "MeterSettled"]
+    assert settled.minted_wh == 300 and settled.lfdi == lfdi  # type: ignore[union-attr]
