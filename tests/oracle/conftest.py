@@ -10,7 +10,7 @@ import sqlalchemy
 
 from oracle.chain.embedded import EmbeddedBackend
 from oracle.chain.timesource import ManualTime
-from tests.oracle.bridge import (
+from tests.oracle.harness import (
     START,
     Bridge,
     bridge_settings,

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from oracle import claims
 from oracle.outbox import OutboxEntry, OutboxState, enqueue
-from tests.oracle.bridge import lfdi_of
+from tests.oracle.harness import lfdi_of
 
 
 def post(engine: sqlalchemy.Engine, meters: range, times: range, now: float = 1.0) -> None:

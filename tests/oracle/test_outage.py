@@ -15,7 +15,7 @@ from oracle.chain.backend import AnyTransaction, ChainUnavailable, TxStatus
 from oracle.chain.embedded import EmbeddedBackend
 from oracle.chain.timesource import ManualTime
 from oracle.records import ChainTx, TxState
-from tests.oracle.bridge import START, Bridge, Fleet, check_converged, open_bridge, state_counts
+from tests.oracle.harness import START, Bridge, Fleet, check_converged, open_bridge, state_counts
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -80,7 +80,7 @@ class FlakyChain:
 async def flaky(
     sqlite_engine: sqlalchemy.Engine, embedded: EmbeddedBackend, tmp_path: Any
 ) -> tuple[Bridge, FlakyChain]:
-    from tests.oracle.bridge import bridge_settings
+    from tests.oracle.harness import bridge_settings
 
     chain = FlakyChain(embedded)
     bridge = await open_bridge(sqlite_engine, chain, bridge_settings(tmp_path))  # type: ignore[arg-type]

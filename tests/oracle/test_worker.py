@@ -19,7 +19,7 @@ from oracle.deployment import ADMIN_KEY
 from oracle.outbox import OutboxEntry, OutboxState, enqueue
 from oracle.records import ChainMeter, EpochClearing, Settlement, TxKind
 from oracle.transact import land
-from tests.oracle.bridge import (
+from tests.oracle.harness import (
     START,
     Bridge,
     Fleet,
