@@ -1,4 +1,4 @@
-"""``gridmirror chain``: the local chain and the tools around it."""
+"""``gridmirror chain``: the local chain, the oracle on it, and the submission worker."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from gateway.db import Database
     from gridmirror.cli import Context
+    from gridmirror.config import Settings
+    from oracle.registry import MeterDirectory
 
 
 @click.group()
 def chain() -> None:
-    """The Solana side: a local chain and its JSON-RPC server."""
+    """The Solana side: a local chain, the oracle, the submission worker."""
 
 
 def _programs(values: tuple[str, ...]) -> list[tuple[str, Path]]:
@@ -131,3 +134,257 @@ async def _serve(
             await server.stop()
     finally:
         local.close()
+
+
+# --------------------------------------------------------------------------- the bridge
+# init, worker, redrive, status: the oracle side of the gateway's database.
+
+
+def _database(settings: Settings) -> Database:
+    """The gateway's database (its write engine is the one the bridge uses), tables made."""
+    from gateway.db import DatabaseError, open_database
+
+    url = settings.gateway.database_url
+    assert url is not None  # placed under data_dir by gridmirror.config
+    try:
+        database = open_database(url, synchronous=settings.gateway.sqlite_synchronous)
+        database.create_all()
+    except DatabaseError as exc:
+        raise click.ClickException(str(exc)) from None
+    except Exception as exc:  # a database that cannot be reached: one line
+        raise click.ClickException(f"database {url}: {type(exc).__name__}: {exc}") from None
+    return database
+
+
+def _directory(settings: Settings) -> MeterDirectory:
+    """Owners and ratings: the chain settings, then the campus file's meters by LFDI."""
+    from certs.pki import Pki, PkiError
+    from devices.campus import CampusError, fleet_campus
+    from oracle.registry import CampusMeter, DirectoryError, MeterDirectory
+
+    campus: list[CampusMeter] = []
+    try:
+        fleet = fleet_campus(settings.meters)
+    except CampusError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        assert settings.pki.dir is not None
+        pki = Pki.open(settings.pki.dir)
+    except PkiError:
+        pki = None  # no certificates yet: campus meters cannot be matched to LFDIs
+    if pki is not None:
+        for spec in fleet.meters:
+            device = pki.devices.get(spec.serial)
+            if device is not None:
+                campus.append(CampusMeter(device.lfdi, spec.rated_power_w, spec.owner))
+    try:
+        return MeterDirectory.from_settings(settings.chain, campus)
+    except DirectoryError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _known_meters(database: Database) -> list[str]:
+    """The meters the gateway knows: registered EndDevices, settling mirrors, the outbox."""
+    from sqlmodel import Session, col, select
+
+    from gateway.models import EndDeviceRow, MirrorRow
+    from oracle.outbox import OutboxEntry
+
+    with Session(database.write) as session:
+        found = set(session.exec(select(EndDeviceRow.lfdi)))
+        found |= set(
+            session.exec(
+                select(MirrorRow.device_lfdi).where(
+                    col(MirrorRow.settles).is_(True), col(MirrorRow.deleted_at).is_(None)
+                )
+            )
+        )
+        found |= set(session.exec(select(OutboxEntry.lfdi).distinct()))
+    return sorted(found)
+
+
+@chain.command("init")
+@click.option(
+    "--meter",
+    "meters",
+    multiple=True,
+    metavar="LFDI",
+    help="Also register this meter (besides those the gateway's database knows).",
+)
+@click.pass_obj
+def init(obj: Context, meters: tuple[str, ...]) -> None:
+    """Deploy (embedded chain) and initialize the oracle, and register the gateway's meters.
+
+    Creates what is missing and changes nothing else: the keys (0600, in chain.keys_dir),
+    the program on the embedded chain, the energy mint, the Config naming this gateway's
+    key, a Meter account, owner token account and lookup-table entry per meter.
+    """
+    from oracle.registry import DirectoryError
+    from sep2.identity import IdentityError, normalise_lfdi
+
+    settings = obj.settings
+    try:
+        extra = [normalise_lfdi(m) for m in meters]
+    except IdentityError as exc:
+        raise click.BadParameter(str(exc), param_hint="--meter") from None
+    database = _database(settings)
+    directory = _directory(settings)
+    try:
+        lfdis = sorted(set(_known_meters(database)) | set(extra))
+        asyncio.run(_init(settings, database, directory, lfdis))
+    except DirectoryError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        database.dispose()
+
+
+async def _init(
+    settings: Settings, database: Database, directory: MeterDirectory, lfdis: list[str]
+) -> None:
+    from oracle.chain import ChainError, open_chain
+    from oracle.deployment import init_oracle, keys_dir, open_oracle
+    from oracle.registry import MeterRegistry
+
+    try:
+        chain_backend = open_chain(settings.chain)
+    except ChainError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        report = await init_oracle(chain_backend, settings.chain)
+        oracle = await open_oracle(chain_backend, settings.chain)
+        registry = MeterRegistry(database.write, chain_backend, oracle, directory)
+        before = {m.lfdi for m in await registry.load()}
+        failed = await registry.ensure(lfdis)
+    except ChainError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        await chain_backend.close()
+    config = report.config
+    click.echo(f"chain: {chain_backend.name}")
+    click.echo(
+        f"program: {report.program_id}"
+        + (" (deployed now)" if report.deployed else "")
+        + (", initialized now" if report.initialized else "")
+    )
+    click.echo(f"gateway key: {config.gateway} (keys in {keys_dir(settings.chain)})")
+    click.echo(f"energy mint: {config.mint} (3 decimals: 1 unit = 1 Wh)")
+    click.echo(
+        f"epochs: {config.clearing_interval_s} s; readings may be {config.max_future_skew_s} s "
+        "ahead of the chain's clock"
+    )
+    ready = [lfdi for lfdi in lfdis if lfdi not in failed]
+    new = [lfdi for lfdi in ready if lfdi not in before]
+    click.echo(f"meters: {len(ready)} ready ({len(new)} registered now)")
+    for lfdi, reason in sorted(failed.items()):
+        click.echo(f"  {lfdi}: {reason}", err=True)
+    if failed:
+        raise click.ClickException(f"{len(failed)} meter(s) could not be registered")
+
+
+@chain.command("worker")
+@click.option("--drain", is_flag=True, help="Exit once nothing is left to send.")
+@click.option("--id", "worker_id", help="This worker's name in leases (default host:pid:rand).")
+@click.pass_obj
+def worker(obj: Context, drain: bool, worker_id: str | None) -> None:
+    """Submit the outbox to the chain, confirm, record proofs, and clear epochs.
+
+    Several may run against one PostgreSQL database (and one chain over RPC): each meter's
+    readings are sent by one worker at a time, in time order. Stops on Ctrl-C or SIGTERM.
+    """
+    settings = obj.settings
+    database = _database(settings)
+    directory = _directory(settings)
+    try:
+        asyncio.run(_work(settings, database, directory, drain, worker_id))
+    finally:
+        database.dispose()
+
+
+async def _work(
+    settings: Settings,
+    database: Database,
+    directory: MeterDirectory,
+    drain: bool,
+    worker_id: str | None,
+) -> None:
+    from oracle.bridge import open_bridge
+    from oracle.chain import ChainError
+    from oracle.status import STATS
+
+    try:
+        bridge = await open_bridge(database.write, settings.chain, directory, worker_id=worker_id)
+    except ChainError as exc:
+        raise click.ClickException(str(exc)) from None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    click.echo(f"chain worker {bridge.worker.id} on {bridge.chain.name} (Ctrl-C to stop)")
+    try:
+        await bridge.run(stop, drain=drain)
+    finally:
+        await bridge.close()
+    s = STATS
+    click.echo(
+        f"chain worker stopped: {s.submissions['landed']} transactions, "
+        f"{s.readings['confirmed']} readings confirmed, {s.readings['dead']} dead, "
+        f"{s.epochs_cleared} epochs cleared, {s.minted_wh} Wh minted"
+    )
+
+
+@chain.command("redrive")
+@click.option("--all", "every", is_flag=True, help="Every dead letter.")
+@click.option("--id", "ids", multiple=True, type=int, help="A dead reading by its id.")
+@click.option("--lfdi", "lfdis", multiple=True, help="Every dead reading of a meter.")
+@click.pass_obj
+def redrive(obj: Context, every: bool, ids: tuple[int, ...], lfdis: tuple[str, ...]) -> None:
+    """Put dead letters back in the outbox, with their attempts reset."""
+    from oracle.submissions import redrive as put_back
+    from sep2.identity import IdentityError, normalise_lfdi
+
+    if not (every or ids or lfdis):
+        raise click.UsageError("say which: --all, --id N or --lfdi LFDI")
+    try:
+        meters = [normalise_lfdi(x) for x in lfdis]
+    except IdentityError as exc:
+        raise click.BadParameter(str(exc), param_hint="--lfdi") from None
+    database = _database(obj.settings)
+    try:
+        count = put_back(database.write, ids=ids, lfdis=meters, every=every)
+    finally:
+        database.dispose()
+    click.echo(f"re-driven: {count} reading(s) back to pending")
+
+
+@chain.command("status")
+@click.option("--dead", "show_dead", default=10, show_default=True, help="Dead letters to list.")
+@click.pass_obj
+def status(obj: Context, show_dead: int) -> None:
+    """The outbox by state, dead letters with their reasons, clearing and minting so far."""
+    from sqlmodel import Session, col, func, select
+
+    from oracle.outbox import OutboxEntry
+    from oracle.records import EpochClearing, Settlement
+    from oracle.status import outbox_counts
+
+    database = _database(obj.settings)
+    try:
+        counts = outbox_counts(database.write)
+        with Session(database.write) as session:
+            dead = list(
+                session.exec(
+                    select(OutboxEntry)
+                    .where(OutboxEntry.state == "dead")
+                    .order_by(col(OutboxEntry.lfdi), col(OutboxEntry.timestamp))
+                    .limit(show_dead)
+                )
+            )
+            last_epoch = session.exec(select(func.max(EpochClearing.epoch))).one()
+            minted = session.exec(select(func.coalesce(func.sum(Settlement.minted_wh), 0))).one()
+    finally:
+        database.dispose()
+    click.echo("outbox: " + ", ".join(f"{state} {n}" for state, n in counts.items()))
+    for row in dead:
+        click.echo(f"  dead {row.id} {row.lfdi}@{row.timestamp}: {row.last_error}")
+    click.echo(f"last cleared epoch: {last_epoch if last_epoch is not None else 'none'}")
+    click.echo(f"minted: {minted} Wh")
