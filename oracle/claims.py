@@ -17,7 +17,7 @@ same database transaction, so a worker that lost its lease while paused cannot s
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -161,6 +161,35 @@ def release_all(engine: Engine, worker: str) -> None:
         session.execute(
             update(Lease).where(col(Lease.holder) == worker).values(holder=None, expires_at=0.0)
         )
+
+
+def reap_local(engine: Engine, host: str, alive: Callable[[int], bool]) -> list[str]:
+    """Free the leases of workers on this host whose process is gone; the keys freed.
+
+    Worker ids are ``host:pid:random`` (:func:`oracle.worker.default_worker_id`), so a
+    worker restarted after a crash need not wait out its predecessor's leases. A pid that
+    was reused by another process looks alive: then the leases simply expire.
+    """
+    prefix = f"{host}:"
+    with Session(engine) as session, session.begin():
+        holders = session.execute(
+            select(col(Lease.holder)).where(col(Lease.holder).startswith(prefix)).distinct()
+        ).scalars()
+        gone = []
+        for holder in holders:
+            assert holder is not None
+            pid = holder[len(prefix) :].split(":", 1)[0]
+            if pid.isdigit() and not alive(int(pid)):
+                gone.append(holder)
+        if not gone:
+            return []
+        keys = list(
+            session.execute(select(col(Lease.key)).where(col(Lease.holder).in_(gone))).scalars()
+        )
+        session.execute(
+            update(Lease).where(col(Lease.holder).in_(gone)).values(holder=None, expires_at=0.0)
+        )
+        return keys
 
 
 def claim_crank(engine: Engine, worker: str, now: float, *, lease_s: float) -> bool:

@@ -95,9 +95,25 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def host_name() -> str:
+    """This host's name as worker ids carry it."""
+    return socket.gethostname()[:32]
+
+
 def default_worker_id() -> str:
     """host:pid:random, unique among the workers sharing a database."""
-    return f"{socket.gethostname()[:32]}:{os.getpid()}:{random.getrandbits(24):06x}"
+    return f"{host_name()}:{os.getpid()}:{random.getrandbits(24):06x}"
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @dataclass
@@ -169,6 +185,9 @@ class Worker:
         worker could send: dead letters and the rows parked behind them wait for a
         redrive); an unreachable chain is waited out with backoff."""
         stop = stop or asyncio.Event()
+        freed = await self._db(claims.reap_local, self.engine, host_name(), process_alive)
+        if freed:
+            log.info("freed the leases of a crashed worker", extra={"meters": len(freed)})
         try:
             while not stop.is_set():
                 report = await self.step()

@@ -227,6 +227,10 @@ async def check_converged(bridge: Bridge, *, duplicates: int = 0) -> dict[str, i
     config = await read_config(chain, program)
     assert config is not None
     confirmed = states.get(OutboxState.CONFIRMED, 0)
+    # each row rode in exactly one transaction that landed
+    landed = [t for t in txs.values() if t.kind == "readings" and t.state == TxState.LANDED]
+    assert sum(t.readings for t in landed) == len(rows)
+    assert config.batches == len(landed)
     assert config.readings_accepted == confirmed
     assert config.readings_duplicate == duplicates == states.get(OutboxState.DUPLICATE, 0)
     assert config.readings_rejected == states.get(OutboxState.REJECTED, 0)

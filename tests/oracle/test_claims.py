@@ -100,3 +100,16 @@ def test_concurrent_claims_never_overlap(engine: sqlalchemy.Engine) -> None:
     assert not errors
     everyone = [lfdi for mine in got.values() for lfdi in set(mine)]
     assert len(everyone) == len(set(everyone))  # no meter held by two workers
+
+
+def test_a_crashed_local_workers_leases_are_freed(engine: sqlalchemy.Engine) -> None:
+    post(engine, range(3), range(100, 101))
+    dead = claims.claim_meters(engine, "box:4242:aa", 10.0, lease_s=300, limit=2)
+    live = claims.claim_meters(engine, "box:77:bb", 10.0, lease_s=300, limit=5)
+    other = claims.claim_crank(engine, "elsewhere:4242:cc", 10.0, lease_s=300)
+    assert len(dead) == 2 and len(live) == 1 and other
+    freed = claims.reap_local(engine, "box", lambda pid: pid != 4242)
+    assert sorted(freed) == sorted(dead)  # the other host's lease is not ours to judge
+    assert sorted(claims.claim_meters(engine, "box:99:dd", 11.0, lease_s=30, limit=5)) == sorted(
+        dead
+    )
