@@ -215,7 +215,11 @@ class MeterRegistry:
         self._tables_loaded = True
 
     async def load(self, lfdis: Iterable[str] | None = None) -> list[RegisteredMeter]:
-        """Meters recorded as registered (all, or those named), whose table exists."""
+        """Meters recorded as registered (all, or those named).
+
+        A meter counts as placed only if its table, as the chain has it now, holds it:
+        another worker may have created or extended a table since this one last looked.
+        """
         await self._load_tables()
         query = select(ChainMeter)
         if lfdis is not None:
@@ -224,12 +228,17 @@ class MeterRegistry:
             rows = list(session.exec(query))
         out = []
         for row in rows:
+            address = Pubkey.from_string(row.address)
             table = Pubkey.from_string(row.lookup_table) if row.lookup_table else None
-            if table is not None and table not in self._tables:
-                continue  # recorded against a table this chain does not have
+            if table is not None and not self._holds(table, address):
+                fetched = await self.chain.get_lookup_table(table)
+                if fetched is not None:
+                    self._tables[table] = fetched
+                if not self._holds(table, address):
+                    table = None  # not (or no longer) in that table: place it again
             meter = RegisteredMeter(
                 row.lfdi,
-                Pubkey.from_string(row.address),
+                address,
                 Pubkey.from_string(row.owner),
                 Pubkey.from_string(row.token_account),
                 row.rated_power_w,
@@ -239,6 +248,15 @@ class MeterRegistry:
                 self._meters[row.lfdi] = meter
             out.append(meter)
         return out
+
+    def _holds(self, table: Pubkey, address: Pubkey) -> bool:
+        return table in self._tables and address in self._tables[table].addresses
+
+    def forget(self) -> None:
+        """Drop what is cached; the next use reads the tables and meters again."""
+        self._meters.clear()
+        self._tables.clear()
+        self._tables_loaded = False
 
     # ------------------------------------------------------------------ making ready
 

@@ -17,7 +17,7 @@ outbox depth, dead letters                             :func:`outbox_counts` (da
 Outcomes: ``landed``, ``failed`` (landed with an error), ``dropped`` (never landed),
 ``unknown`` (not known yet; resolved later). Error kinds: ``unavailable`` (chain
 unreachable), ``refused``, ``failed``, ``expired``, ``timeout``, ``registration``,
-``clearing``, ``event``, ``lease``.
+``clearing``, ``event``, ``lease``, ``batching``.
 """
 
 from __future__ import annotations
