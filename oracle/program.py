@@ -176,7 +176,17 @@ class OracleProgram:
         """A batch of readings; each names its meter by index into ``meters``."""
         return self.instruction(
             "submit_readings",
-            {"readings": [dataclasses.asdict(r) for r in readings]},
+            {
+                "readings": [
+                    {
+                        "meter_index": r.meter_index,
+                        "timestamp": r.timestamp,
+                        "import_wh": r.import_wh,
+                        "export_wh": r.export_wh,
+                    }
+                    for r in readings
+                ]
+            },
             {"gateway": gateway, "config": self.config},
             [AccountMeta(m, False, True) for m in meters],
         )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from anchor.abi import ReadingStatus
 from anchor.events import ReadingsSubmitted
-from anchor.merkle import ProofStep, leaf_hash, merkle_proof, merkle_root, verify_proof
+from anchor.merkle import EMPTY_ROOT, ProofStep, leaf_hash, node_hash, verify_proof
 
 
 class ProofError(ValueError):
@@ -56,16 +56,42 @@ def outcomes(readings: Sequence[SentReading], event: ReadingsSubmitted) -> list[
         )
     accepted = [i for i, s in enumerate(event.statuses) if s == ReadingStatus.ACCEPTED]
     leaves = [readings[i].leaf for i in accepted]
-    if merkle_root(leaves) != event.merkle_root:
+    levels = tree(leaves)
+    if (levels[-1][0] if leaves else EMPTY_ROOT) != event.merkle_root:
         raise ProofError(
             f"batch {event.batch}: the accepted readings' Merkle root is not the event's "
             f"{event.merkle_root.hex()}"
         )
     out = [ReadingOutcome(i, ReadingStatus(s)) for i, s in enumerate(event.statuses)]
     for index, position in enumerate(accepted):
-        proof = tuple(merkle_proof(leaves, index))
+        proof = proof_in(levels, index)
         out[position] = ReadingOutcome(position, ReadingStatus.ACCEPTED, index, proof)
     return out
+
+
+def tree(leaves: Sequence[bytes]) -> list[list[bytes]]:
+    """Every level of the Merkle tree, leaves first, root last (anchor/merkle.py's rules)."""
+    levels = [list(leaves)]
+    while len(levels[-1]) > 1:
+        level = levels[-1]
+        up = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            up.append(level[-1])  # an odd node is carried up unchanged
+        levels.append(up)
+    return levels
+
+
+def proof_in(levels: Sequence[Sequence[bytes]], index: int) -> tuple[ProofStep, ...]:
+    """The proof of leaf ``index`` from a built tree: what ``merkle_proof`` gives, without
+    rebuilding the tree for every leaf of a batch."""
+    steps = []
+    for level in levels[:-1]:
+        if index % 2:
+            steps.append(ProofStep("left", level[index - 1]))
+        elif index + 1 < len(level):
+            steps.append(ProofStep("right", level[index + 1]))
+        index //= 2
+    return tuple(steps)
 
 
 def proof_to_json(proof: Sequence[ProofStep]) -> str:

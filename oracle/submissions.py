@@ -21,6 +21,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, update
+from sqlalchemy import select as columns
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -73,31 +74,45 @@ def due_runs(
     """Per meter, its due pending rows from the earliest open one on, in timestamp order.
 
     A run stops at the first row that is not pending and due: rows behind a row that is
-    in flight, waiting out a backoff, or dead must wait for it.
+    in flight, waiting out a backoff, or dead must wait for it. At most ``per_meter``
+    rows of a meter are read (a batch holds fewer than 40 anyway).
     """
     if not lfdis:
         return {}
-    query = (
-        select(OutboxEntry)
+    number = (
+        func.row_number()
+        .over(partition_by=col(OutboxEntry.lfdi), order_by=col(OutboxEntry.timestamp))
+        .label("n")
+    )
+    ranked = (
+        columns(
+            col(OutboxEntry.id),
+            col(OutboxEntry.lfdi),
+            col(OutboxEntry.timestamp),
+            col(OutboxEntry.import_wh),
+            col(OutboxEntry.export_wh),
+            col(OutboxEntry.accepted_at),
+            col(OutboxEntry.state),
+            col(OutboxEntry.next_attempt_at),
+            number,
+        )
         .where(col(OutboxEntry.lfdi).in_(list(lfdis)), col(OutboxEntry.state).in_(OPEN_STATES))
-        .order_by(col(OutboxEntry.lfdi), col(OutboxEntry.timestamp))
+        .subquery()
+    )
+    query = (
+        columns(ranked).where(ranked.c.n <= per_meter).order_by(ranked.c.lfdi, ranked.c.timestamp)
     )
     runs: dict[str, list[OpenRow]] = {}
     stopped: set[str] = set()
     with Session(engine) as session:
-        for row in session.exec(query):
-            if row.lfdi in stopped:
+        for id_, lfdi, ts, imp, exp, accepted, state, due_at, _ in session.execute(query):
+            if lfdi in stopped:
                 continue
-            run = runs.setdefault(row.lfdi, [])
-            if (
-                row.state != OutboxState.PENDING
-                or row.next_attempt_at > now
-                or len(run) >= per_meter
-            ):
-                stopped.add(row.lfdi)
+            if state != OutboxState.PENDING or due_at > now:
+                stopped.add(lfdi)
                 continue
-            run.append(_open(row))
-    return {lfdi: run for lfdi, run in runs.items() if run}
+            runs.setdefault(lfdi, []).append(OpenRow(id_, lfdi, ts, imp, exp, accepted))
+    return runs
 
 
 @dataclass(frozen=True)
@@ -240,6 +255,17 @@ class Settled:
     lags: list[float]
 
 
+@dataclass(frozen=True)
+class LandedBatch:
+    """A landed readings transaction, decoded: what to record for it."""
+
+    tx_id: int
+    slot: int
+    compute_units: int | None
+    event: ReadingsSubmitted
+    results: Sequence[ReadingOutcome]
+
+
 _STATE_OF = {
     ReadingStatus.ACCEPTED: OutboxState.CONFIRMED,
     ReadingStatus.DUPLICATE: OutboxState.DUPLICATE,
@@ -247,63 +273,60 @@ _STATE_OF = {
 
 
 def settle_landed(
-    engine: Engine,
-    tx_id: int,
-    *,
-    slot: int,
-    compute_units: int | None,
-    event: ReadingsSubmitted,
-    results: Sequence[ReadingOutcome],
-    now: float,
-) -> Settled | None:
-    """Record a landed batch: each row's final state, proof, slot and batch root.
-
-    None if another worker recorded it first.
-    """
-    root = event.merkle_root.hex()
+    engine: Engine, batches: Sequence[LandedBatch], now: float
+) -> list[Settled | None]:
+    """Record landed batches in one database transaction: each row's final state, proof,
+    slot and batch root. None for a batch another worker recorded first."""
+    out: list[Settled | None] = []
     with Session(engine) as session, session.begin():
-        tx = _claim_tx(session, tx_id)
-        if tx is None:
-            return None
-        rows = list(
-            session.exec(
-                select(OutboxEntry)
-                .where(col(OutboxEntry.tx_id) == tx_id)
-                .order_by(col(OutboxEntry.tx_position))
-            )
+        for batch in batches:
+            out.append(_settle(session, batch, now))
+    return out
+
+
+def _settle(session: Session, batch: LandedBatch, now: float) -> Settled | None:
+    event = batch.event
+    root = event.merkle_root.hex()
+    tx = _claim_tx(session, batch.tx_id)
+    if tx is None:
+        return None
+    rows = session.execute(
+        columns(col(OutboxEntry.id), col(OutboxEntry.tx_position), col(OutboxEntry.accepted_at))
+        .where(col(OutboxEntry.tx_id) == batch.tx_id)
+        .order_by(col(OutboxEntry.tx_position))
+    ).all()
+    if [r.tx_position for r in rows] != [o.position for o in batch.results]:
+        raise ValueError(f"transaction {tx.signature}: rows and event statuses differ")
+    tx.state = TxState.LANDED.value
+    tx.slot, tx.batch, tx.merkle_root = batch.slot, event.batch, root
+    tx.compute_units, tx.resolved_at = batch.compute_units, now
+    session.add(tx)
+    counts: dict[str, int] = {}
+    lags: list[float] = []
+    updates = []
+    for row, outcome in zip(rows, batch.results, strict=True):
+        state = _STATE_OF.get(outcome.status, OutboxState.REJECTED)
+        counts[state.value] = counts.get(state.value, 0) + 1
+        if state == OutboxState.CONFIRMED:
+            lags.append(now - row.accepted_at)
+        updates.append(
+            {
+                "id": row.id,
+                "state": state.value,
+                "chain_status": int(outcome.status),
+                "slot": batch.slot,
+                "batch": event.batch,
+                "batch_root": root,
+                "leaf_index": outcome.leaf_index,
+                "proof": None if outcome.proof is None else proof_to_json(outcome.proof),
+                "confirmed_at": now,
+                "last_error": None
+                if state != OutboxState.REJECTED
+                else f"rejected by the program: {outcome.status.name.lower()}",
+            }
         )
-        if [r.tx_position for r in rows] != [o.position for o in results]:
-            raise ValueError(f"transaction {tx.signature}: rows and event statuses differ")
-        tx.state = TxState.LANDED.value
-        tx.slot, tx.batch, tx.merkle_root = slot, event.batch, root
-        tx.compute_units, tx.resolved_at = compute_units, now
-        session.add(tx)
-        counts: dict[str, int] = {}
-        lags: list[float] = []
-        updates = []
-        for row, outcome in zip(rows, results, strict=True):
-            state = _STATE_OF.get(outcome.status, OutboxState.REJECTED)
-            counts[state.value] = counts.get(state.value, 0) + 1
-            if state == OutboxState.CONFIRMED:
-                lags.append(now - row.accepted_at)
-            updates.append(
-                {
-                    "id": row.id,
-                    "state": state.value,
-                    "chain_status": int(outcome.status),
-                    "slot": slot,
-                    "batch": event.batch,
-                    "batch_root": root,
-                    "leaf_index": outcome.leaf_index,
-                    "proof": None if outcome.proof is None else proof_to_json(outcome.proof),
-                    "confirmed_at": now,
-                    "last_error": None
-                    if state != OutboxState.REJECTED
-                    else f"rejected by the program: {outcome.status.name.lower()}",
-                }
-            )
-        session.execute(update(OutboxEntry), updates)
-        return Settled(counts, lags)
+    session.execute(update(OutboxEntry), updates)
+    return Settled(counts, lags)
 
 
 def release_tx(

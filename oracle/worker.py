@@ -69,6 +69,7 @@ from oracle.registry import MeterRegistry
 from oracle.settings import ChainSettings
 from oracle.status import STATS, BridgeStats
 from oracle.submissions import (
+    LandedBatch,
     OpenRow,
     PreparedTx,
     Retry,
@@ -90,6 +91,7 @@ log = logging.getLogger(__name__)
 CU_BASE = 20_000
 CU_PER_READING = 1_500  # ~490 measured (docs/chain-abi.md); rejections log events
 CU_NONCE = 1 << 16
+PER_METER = 40  # rows of a meter read per round: more than one transaction holds
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -254,25 +256,22 @@ class Worker:
         report.meters = len(held)
         if not held:
             return
+        # Leases are kept between rounds (renewed while a meter has work, else they lapse),
+        # so a busy meter costs no claim churn; a clean stop gives them all back.
         blocked: set[str] = set()
-        try:
-            for tx in await self._db(unresolved, self.engine, lfdis=held, kind=TxKind.READINGS):
-                done = await self._resolve(tx)
-                report.resolved += int(done)
-                if not done:
-                    blocked |= {r.lfdi for r in await self._db(carried, self.engine, tx.id or 0)}
-            ready = [lfdi for lfdi in held if lfdi not in blocked]
-            await self._send_round(ready, report)
-        finally:
-            free = [lfdi for lfdi in held if lfdi not in blocked]
-            await self._db(claims.release, self.engine, self.id, free)
+        for tx in await self._db(unresolved, self.engine, lfdis=held, kind=TxKind.READINGS):
+            done = await self._resolve(tx)
+            report.resolved += int(done)
+            if not done:
+                blocked |= {r.lfdi for r in await self._db(carried, self.engine, tx.id or 0)}
+        await self._send_round([lfdi for lfdi in held if lfdi not in blocked], report)
 
     # ------------------------------------------------------------------ sending
 
     async def _send_round(self, lfdis: list[str], report: StepReport) -> None:
         s = self.settings
         now = self.clock()
-        runs = await self._db(due_runs, self.engine, lfdis, now, per_meter=256)
+        runs = await self._db(due_runs, self.engine, lfdis, now, per_meter=PER_METER)
         if not runs:
             return
         horizon = (await self.chain.clock()).unix_timestamp + self.oracle.config.max_future_skew_s
@@ -331,11 +330,17 @@ class Worker:
         report.sent += len(outgoing)
         report.readings += sum(len(o.rows) for o in outgoing)
         results = await asyncio.gather(*(self._send(o) for o in outgoing), return_exceptions=True)
+        landed: list[tuple[LandedBatch, float | None]] = []
+        unavailable = False
         for result in results:
             if isinstance(result, ChainUnavailable):
-                report.unavailable = True
+                unavailable = True
             elif isinstance(result, BaseException):
                 raise result
+            elif result is not None:
+                landed.append(result)
+        await self._record(landed)
+        report.unavailable = report.unavailable or unavailable
 
     def _sign(self, batch: Batch[OpenRow], blockhash: object) -> _Outgoing | None:
         gateway = self.oracle.gateway
@@ -363,8 +368,8 @@ class Worker:
             return None
         return _Outgoing(tx, batch, rows)
 
-    async def _send(self, out: _Outgoing) -> None:
-        """Send one stored transaction and see it through, as far as it goes now."""
+    async def _send(self, out: _Outgoing) -> tuple[LandedBatch, float | None] | None:
+        """Send one stored transaction and see it land; what to record, if anything yet."""
         started = time.monotonic()
         signature = out.tx.signatures[0]
         try:
@@ -374,20 +379,22 @@ class Worker:
             await self._release(out.tx_id, TxState.DROPPED, f"refused: {describe(exc.err)}")
             self.stats.submissions["dropped"] += 1
             self.stats.error("refused", describe(exc.err))
-            return
-        except ChainUnavailable as exc:
+            return None
+        except ChainUnavailable:
             self.stats.submissions["unknown"] += 1
-            raise exc
+            raise
         except ChainError as exc:
             self.stats.submissions["unknown"] += 1
             self.stats.error("unknown", str(exc))
-            return
+            return None
         status = await self.chain.confirm_transaction(signature)
         if status is None:
             self.stats.submissions["unknown"] += 1
             self.stats.error("timeout", f"{signature} not confirmed in time")
-            return
-        await self._landed(out.tx_id, signature, status, started)
+            return None
+        seconds = time.monotonic() - started
+        outcome = await self._examine(out.tx_id, signature, status, out.rows)
+        return (outcome, seconds) if isinstance(outcome, LandedBatch) else None
 
     # ------------------------------------------------------------------ outcomes
 
@@ -408,12 +415,23 @@ class Worker:
             await self._release(tx.id, TxState.DROPPED, outcome.reason)
             return True
         assert isinstance(outcome, Landed)
-        return await self._landed(tx.id, Signature.from_string(tx.signature), outcome.status, None)
+        examined = await self._examine(
+            tx.id, Signature.from_string(tx.signature), outcome.status, None
+        )
+        if isinstance(examined, LandedBatch):
+            await self._record([(examined, None)])
+            return True
+        return examined
 
-    async def _landed(
-        self, tx_id: int, signature: Signature, status: TxStatus, started: float | None
-    ) -> bool:
-        """Record a landed transaction: failed (rows back) or its readings' outcomes."""
+    async def _examine(
+        self,
+        tx_id: int,
+        signature: Signature,
+        status: TxStatus,
+        rows: Sequence[OpenRow] | None,
+    ) -> LandedBatch | bool:
+        """A landed transaction decoded for recording; True if it was dealt with otherwise
+        (it failed: rows back), False if its record cannot be had yet."""
         if status.err is not None:
             reason = f"transaction failed: {describe(status.err)}"
             self.stats.submissions["failed"] += 1
@@ -423,7 +441,8 @@ class Worker:
         record = await self.chain.get_transaction(signature)
         if record is None:
             return False  # an RPC node may lag behind its own status; ask again later
-        rows = await self._db(carried, self.engine, tx_id)
+        if rows is None:
+            rows = await self._db(carried, self.engine, tx_id)
         try:
             event = batch_event(self.oracle.program, record)
             results = outcomes([r.reading for r in rows], event)
@@ -435,25 +454,26 @@ class Worker:
                 tx_id, TxState.LANDED, f"landed, but {exc}", slot=status.slot, dead=True
             )
             return True
+        return LandedBatch(tx_id, record.slot, record.compute_units, event, results)
+
+    async def _record(self, landed: Sequence[tuple[LandedBatch, float | None]]) -> None:
+        """Record landed batches in one database transaction, and count them."""
+        if not landed:
+            return
         settled = await self._db(
-            settle_landed, self.engine, tx_id, slot=record.slot,
-            compute_units=record.compute_units, event=event, results=results, now=self.clock(),
-        )  # fmt: skip
-        if settled is None:
-            return True
-        self.stats.submissions["landed"] += 1
-        self.stats.readings_sent += len(rows)
-        if started is not None:
-            self.stats.submission_seconds.observe(time.monotonic() - started)
-        for state, n in settled.counts.items():
-            self.stats.readings[state] += n
-        for lag in settled.lags:
-            self.stats.lag_seconds.observe(lag)
-        log.debug(
-            "batch landed",
-            extra={"signature": str(signature), "slot": record.slot, **settled.counts},
+            settle_landed, self.engine, [batch for batch, _ in landed], self.clock()
         )
-        return True
+        for (batch, seconds), done in zip(landed, settled, strict=True):
+            if done is None:
+                continue
+            self.stats.submissions["landed"] += 1
+            self.stats.readings_sent += len(batch.results)
+            if seconds is not None:
+                self.stats.submission_seconds.observe(seconds)
+            for state, n in done.counts.items():
+                self.stats.readings[state] += n
+            for lag in done.lags:
+                self.stats.lag_seconds.observe(lag)
 
     async def _release(
         self,

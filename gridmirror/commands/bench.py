@@ -211,3 +211,39 @@ def bench_gateway(
         )
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
+@bench.command("worker")
+@click.option(
+    "--meters", default=2_000, show_default=True, type=click.IntRange(1, 100_000),
+    help="Meters registered on chain, and posting.",
+)  # fmt: skip
+@click.option(
+    "--backlog", default=10_000, show_default=True, type=click.IntRange(1, 10_000_000),
+    help="Readings already in the outbox for the drain run.",
+)  # fmt: skip
+@click.option(
+    "--rate", default=667.0, show_default=True, type=click.FloatRange(min=0.1),
+    help="Readings accepted per second in the steady run (10,000 meters at 15 s: 667).",
+)  # fmt: skip
+@click.option(
+    "--seconds", default=20.0, show_default=True, type=click.FloatRange(min=1),
+    help="Length of the steady run.",
+)  # fmt: skip
+@click.option(
+    "--scratch",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where to make the scratch database and chain (default: the system temp directory).",
+)
+def bench_worker(
+    meters: int, backlog: int, rate: float, seconds: float, scratch: Path | None
+) -> None:
+    """Outbox to confirmed on the embedded chain: readings/s, lag p50/p95, readings per tx."""
+    from gridmirror.bench import worker as worker_bench
+
+    click.echo(
+        f"worker: SQLite (WAL, synchronous full) and the embedded chain on disk, in one "
+        f"process; {meters:,} meters; backlog {backlog:,}; steady {rate:,.0f} readings/s "
+        f"for {seconds:.0f} s"
+    )
+    if meters / rate < 1:
+        raise click.ClickException("--rate must leave each meter at least 1 s between readings")
+    worker_bench.report(worker_bench.run(meters, backlog, rate, seconds, scratch), click.echo)

@@ -8,14 +8,16 @@ from hypothesis import strategies as st
 
 from anchor.abi import ReadingStatus
 from anchor.events import ReadingsSubmitted
-from anchor.merkle import leaf_hash, merkle_root
+from anchor.merkle import leaf_hash, merkle_proof, merkle_root
 from oracle.proofs import (
     ProofError,
     SentReading,
     outcomes,
     proof_from_json,
+    proof_in,
     proof_to_json,
     proves,
+    tree,
 )
 
 readings = st.builds(
@@ -105,3 +107,12 @@ def test_an_event_that_does_not_match_the_batch_is_refused(
 def test_malformed_stored_proofs_are_refused(text: str) -> None:
     with pytest.raises(ProofError):
         proof_from_json(text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=70))
+def test_proofs_from_one_tree_are_the_reference_proofs(leaves: list[bytes]) -> None:
+    levels = tree(leaves)
+    assert levels[-1] == [merkle_root(leaves)]
+    for i in range(len(leaves)):
+        assert list(proof_in(levels, i)) == merkle_proof(leaves, i)
