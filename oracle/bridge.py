@@ -3,7 +3,9 @@
 This is what ``gridmirror chain worker`` runs, and what the gateway runs in its lifespan
 when ``chain.worker_in_gateway`` is set::
 
-    bridge = await open_bridge(database.write, settings.chain, directory)
+    bridge = await open_bridge(
+        database.write, settings.chain, directory, read_engine=database.read
+    )
     try:
         await bridge.run(stop)            # until stop is set
     finally:
@@ -60,10 +62,13 @@ async def open_bridge(
     time_source: TimeSource = system_time,
     worker_id: str | None = None,
     stats: BridgeStats | None = None,
+    read_engine: Engine | None = None,
 ) -> Bridge:
     """Connect to the chain (unless given one), find the oracle, build the worker.
 
-    Raises ChainError when the chain cannot be opened or the oracle is not initialized.
+    ``read_engine`` serves the bridge's reads (the gateway's read engine: a plain deferred
+    BEGIN on SQLite); ``engine`` its writes. Raises ChainError when the chain cannot be
+    opened or the oracle is not initialized.
     """
     owns = chain is None
     chain = chain or open_chain(settings, time_source=time_source)
@@ -75,14 +80,14 @@ async def open_bridge(
         raise
     stats = stats if stats is not None else STATS
     directory = directory or MeterDirectory.from_settings(settings)
-    registry = MeterRegistry(engine, chain, oracle, directory)
+    registry = MeterRegistry(engine, chain, oracle, directory, read_engine=read_engine)
     clearer = (
-        Clearer(engine, chain, oracle, registry, settings, stats=stats)
+        Clearer(engine, chain, oracle, registry, settings, stats=stats, read_engine=read_engine)
         if settings.clearing
         else None
     )
     worker = Worker(
         engine, chain, oracle, registry, settings, worker_id=worker_id, stats=stats,
-        clearer=clearer,
+        clearer=clearer, read_engine=read_engine,
     )  # fmt: skip
     return Bridge(chain, oracle, registry, clearer, worker, owns)

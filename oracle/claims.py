@@ -80,7 +80,13 @@ def _take(
 
 
 def claim_meters(
-    engine: Engine, worker: str, now: float, *, lease_s: float, limit: int
+    engine: Engine,
+    worker: str,
+    now: float,
+    *,
+    lease_s: float,
+    limit: int,
+    read_engine: Engine | None = None,
 ) -> list[str]:
     """Claim (or renew) up to ``limit`` meters that have work: LFDIs now held by ``worker``.
 
@@ -96,7 +102,7 @@ def claim_meters(
         .subquery()
     )
     candidates = (
-        select(col(OutboxEntry.lfdi))
+        select(col(OutboxEntry.lfdi), col(Lease.holder), col(Lease.expires_at))
         .join(
             heads,
             and_(
@@ -124,10 +130,18 @@ def claim_meters(
         .order_by((func.coalesce(Lease.holder, "") == worker).desc(), col(OutboxEntry.accepted_at))
         .limit(limit)
     )
+    # Looked up without the write lock: when every candidate is ours for a while yet (the
+    # steady state of a worker), no write is needed, which matters on SQLite's one writer.
+    with Session(read_engine or engine) as session:
+        found = session.execute(candidates).all()
+    ours = [k for k, holder, until in found if holder == worker and until >= now + lease_s / 2]
+    mine = set(ours)
+    rest = [k for k, _, _ in found if k not in mine]
+    if not rest:
+        return ours
     with Session(engine) as session, session.begin():
-        keys = list(session.execute(candidates).scalars())
-        _insert_missing(session, keys)
-        return _take(session, worker, keys, now, lease_s)
+        _insert_missing(session, rest)
+        return ours + _take(session, worker, rest, now, lease_s)
 
 
 def hold(session: Session, worker: str, keys: Collection[str], now: float, lease_s: float) -> None:

@@ -194,8 +194,10 @@ class Clearer:
         stats: BridgeStats | None = None,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        read_engine: Engine | None = None,
     ) -> None:
         self.engine = engine
+        self.reader = read_engine or engine
         self.chain = chain
         self.oracle = oracle
         self.registry = registry
@@ -212,13 +214,13 @@ class Clearer:
         interval = self.oracle.config.clearing_interval_s
         now = (await self.chain.clock()).unix_timestamp
         last = int((now - self.settings.clearing_delay_s) // interval) - 1
-        first = await asyncio.to_thread(next_epoch, self.engine, interval)
+        first = await asyncio.to_thread(next_epoch, self.reader, interval)
         cleared: list[int] = []
         if first is None:
             return cleared
         for epoch in range(first, last + 1):
             end = (epoch + 1) * interval
-            flowing, held = await asyncio.to_thread(open_counts, self.engine, until=end)
+            flowing, held = await asyncio.to_thread(open_counts, self.reader, until=end)
             if flowing or (held and now < end + self.settings.clearing_grace_s):
                 break
             if held:
@@ -234,7 +236,7 @@ class Clearer:
 
     async def _resolve(self) -> bool:
         """Settle clear transactions left unresolved; False while one is still unknown."""
-        for tx in await asyncio.to_thread(unresolved, self.engine, kind=TxKind.CLEAR):
+        for tx in await asyncio.to_thread(unresolved, self.reader, kind=TxKind.CLEAR):
             assert tx.id is not None
             outcome = await fate(
                 self.chain,

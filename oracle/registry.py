@@ -172,8 +172,10 @@ class MeterRegistry:
         directory: MeterDirectory,
         *,
         clock: Callable[[], float] = time.time,
+        read_engine: Engine | None = None,
     ) -> None:
         self.engine = engine
+        self.reader = read_engine or engine
         self.chain = chain
         self.oracle = oracle
         self.directory = directory
@@ -201,7 +203,7 @@ class MeterRegistry:
     async def _load_tables(self) -> None:
         if self._tables_loaded:
             return
-        with Session(self.engine) as session:
+        with Session(self.reader) as session:
             records = list(
                 session.exec(select(LookupTableRecord).order_by(col(LookupTableRecord.created_at)))
             )
@@ -224,7 +226,7 @@ class MeterRegistry:
         query = select(ChainMeter)
         if lfdis is not None:
             query = query.where(col(ChainMeter.lfdi).in_(list(lfdis)))
-        with Session(self.engine) as session:
+        with Session(self.reader) as session:
             rows = list(session.exec(query))
         out = []
         for row in rows:

@@ -19,8 +19,9 @@ from __future__ import annotations
 import random
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Engine, func, update
+from sqlalchemy import Engine, bindparam, func, update
 from sqlalchemy import select as columns
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -149,6 +150,7 @@ def record_sent(
             raise SignatureTaken("a transaction with the same signature is stored already")
         hold(session, worker, lease_keys, now, lease_s)
         ids = []
+        moves: list[dict[str, Any]] = []
         for tx in txs:
             record = ChainTx(
                 kind=tx.kind.value,
@@ -185,19 +187,17 @@ def record_sent(
             }
             if fresh != set(wanted):
                 raise RowsChanged(f"{len(wanted) - len(fresh)} rows changed before sending")
-            session.execute(
-                update(OutboxEntry),
-                [
-                    {
-                        "id": r.id,
-                        "state": OutboxState.IN_FLIGHT.value,
-                        "tx_id": record.id,
-                        "tx_position": position,
-                        "signature": tx.signature,
-                    }
-                    for position, r in enumerate(tx.rows)
-                ],
-            )
+            moves += [
+                {
+                    "id": r.id,
+                    "state": OutboxState.IN_FLIGHT.value,
+                    "tx_id": record.id,
+                    "tx_position": position,
+                    "signature": tx.signature,
+                }
+                for position, r in enumerate(tx.rows)
+            ]
+        _update_by_id(session, moves)
         return ids
 
 
@@ -257,13 +257,14 @@ class Settled:
 
 @dataclass(frozen=True)
 class LandedBatch:
-    """A landed readings transaction, decoded: what to record for it."""
+    """A landed readings transaction, decoded, with the row updates that record it."""
 
     tx_id: int
     slot: int
     compute_units: int | None
     event: ReadingsSubmitted
-    results: Sequence[ReadingOutcome]
+    updates: list[dict[str, Any]]
+    settled: Settled
 
 
 _STATE_OF = {
@@ -272,39 +273,23 @@ _STATE_OF = {
 }
 
 
-def settle_landed(
-    engine: Engine, batches: Sequence[LandedBatch], now: float
-) -> list[Settled | None]:
-    """Record landed batches in one database transaction: each row's final state, proof,
-    slot and batch root. None for a batch another worker recorded first."""
-    out: list[Settled | None] = []
-    with Session(engine) as session, session.begin():
-        for batch in batches:
-            out.append(_settle(session, batch, now))
-    return out
-
-
-def _settle(session: Session, batch: LandedBatch, now: float) -> Settled | None:
-    event = batch.event
+def landed_batch(
+    tx_id: int,
+    *,
+    slot: int,
+    compute_units: int | None,
+    event: ReadingsSubmitted,
+    rows: Sequence[OpenRow],
+    results: Sequence[ReadingOutcome],
+    now: float,
+) -> LandedBatch:
+    """What to write for a landed batch (prepared outside the database transaction, which
+    then holds SQLite's write lock only for the writes)."""
     root = event.merkle_root.hex()
-    tx = _claim_tx(session, batch.tx_id)
-    if tx is None:
-        return None
-    rows = session.execute(
-        columns(col(OutboxEntry.id), col(OutboxEntry.tx_position), col(OutboxEntry.accepted_at))
-        .where(col(OutboxEntry.tx_id) == batch.tx_id)
-        .order_by(col(OutboxEntry.tx_position))
-    ).all()
-    if [r.tx_position for r in rows] != [o.position for o in batch.results]:
-        raise ValueError(f"transaction {tx.signature}: rows and event statuses differ")
-    tx.state = TxState.LANDED.value
-    tx.slot, tx.batch, tx.merkle_root = batch.slot, event.batch, root
-    tx.compute_units, tx.resolved_at = batch.compute_units, now
-    session.add(tx)
     counts: dict[str, int] = {}
     lags: list[float] = []
-    updates = []
-    for row, outcome in zip(rows, batch.results, strict=True):
+    updates: list[dict[str, Any]] = []
+    for row, outcome in zip(rows, results, strict=True):
         state = _STATE_OF.get(outcome.status, OutboxState.REJECTED)
         counts[state.value] = counts.get(state.value, 0) + 1
         if state == OutboxState.CONFIRMED:
@@ -314,7 +299,7 @@ def _settle(session: Session, batch: LandedBatch, now: float) -> Settled | None:
                 "id": row.id,
                 "state": state.value,
                 "chain_status": int(outcome.status),
-                "slot": batch.slot,
+                "slot": slot,
                 "batch": event.batch,
                 "batch_root": root,
                 "leaf_index": outcome.leaf_index,
@@ -325,8 +310,50 @@ def _settle(session: Session, batch: LandedBatch, now: float) -> Settled | None:
                 else f"rejected by the program: {outcome.status.name.lower()}",
             }
         )
-    session.execute(update(OutboxEntry), updates)
-    return Settled(counts, lags)
+    return LandedBatch(tx_id, slot, compute_units, event, updates, Settled(counts, lags))
+
+
+def settle_landed(engine: Engine, batches: Sequence[LandedBatch], now: float) -> list[bool]:
+    """Record landed batches in one database transaction: each row's final state, proof,
+    slot and batch root. False for a batch another worker recorded first."""
+    table = ChainTx.__table__  # type: ignore[attr-defined]
+    done: list[bool] = []
+    with Session(engine) as session, session.begin():
+        updates: list[dict[str, Any]] = []
+        for batch in batches:
+            # Only while it is unresolved: whoever resolves it first records it.
+            result = session.execute(
+                table.update()
+                .where(table.c.id == batch.tx_id, table.c.state == TxState.SENT.value)
+                .values(
+                    state=TxState.LANDED.value,
+                    slot=batch.slot,
+                    batch=batch.event.batch,
+                    merkle_root=batch.event.merkle_root.hex(),
+                    compute_units=batch.compute_units,
+                    resolved_at=now,
+                )
+            )
+            ours = result.rowcount == 1  # type: ignore[attr-defined]
+            done.append(ours)
+            if ours:
+                updates += batch.updates
+        _update_by_id(session, updates)
+    return done
+
+
+def _update_by_id(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """One executemany UPDATE of outbox rows by id; every dict has the same keys."""
+    if not rows:
+        return
+    table = OutboxEntry.__table__  # type: ignore[attr-defined]
+    keys = [k for k in rows[0] if k != "id"]
+    stmt = (
+        table.update()
+        .where(table.c.id == bindparam("row_id"))
+        .values({k: bindparam(f"new_{k}") for k in keys})
+    )
+    session.execute(stmt, [{"row_id": r["id"], **{f"new_{k}": r[k] for k in keys}} for r in rows])
 
 
 def release_tx(

@@ -77,6 +77,7 @@ from oracle.submissions import (
     SignatureTaken,
     carried,
     due_runs,
+    landed_batch,
     open_counts,
     postpone,
     record_sent,
@@ -160,8 +161,12 @@ class Worker:
         rng: random.Random | None = None,
         clearer: Clearer | None = None,
         clearing_every_s: float = 1.0,
+        read_engine: Engine | None = None,
     ) -> None:
         self.engine = engine
+        # Reads go to their own engine: on SQLite the write engine's BEGIN IMMEDIATE would
+        # make every read wait for (and hold) the one write lock.
+        self.reader = read_engine or engine
         self.chain = chain
         self.oracle = oracle
         self.registry = registry
@@ -204,7 +209,7 @@ class Worker:
                     continue
                 else:
                     self._outages = 0
-                    if drain and (await self._db(open_counts, self.engine))[0] == 0:
+                    if drain and (await self._db(open_counts, self.reader))[0] == 0:
                         return
                     pause = self.settings.idle_poll_s
                 with contextlib.suppress(TimeoutError):
@@ -251,19 +256,20 @@ class Worker:
         s = self.settings
         now = self.clock()
         held = await self._db(
-            claims.claim_meters, self.engine, self.id, now, lease_s=s.lease_s, limit=s.claim_meters
-        )
+            claims.claim_meters, self.engine, self.id, now, lease_s=s.lease_s,
+            limit=s.claim_meters, read_engine=self.reader,
+        )  # fmt: skip
         report.meters = len(held)
         if not held:
             return
         # Leases are kept between rounds (renewed while a meter has work, else they lapse),
         # so a busy meter costs no claim churn; a clean stop gives them all back.
         blocked: set[str] = set()
-        for tx in await self._db(unresolved, self.engine, lfdis=held, kind=TxKind.READINGS):
+        for tx in await self._db(unresolved, self.reader, lfdis=held, kind=TxKind.READINGS):
             done = await self._resolve(tx)
             report.resolved += int(done)
             if not done:
-                blocked |= {r.lfdi for r in await self._db(carried, self.engine, tx.id or 0)}
+                blocked |= {r.lfdi for r in await self._db(carried, self.reader, tx.id or 0)}
         await self._send_round([lfdi for lfdi in held if lfdi not in blocked], report)
 
     # ------------------------------------------------------------------ sending
@@ -271,7 +277,7 @@ class Worker:
     async def _send_round(self, lfdis: list[str], report: StepReport) -> None:
         s = self.settings
         now = self.clock()
-        runs = await self._db(due_runs, self.engine, lfdis, now, per_meter=PER_METER)
+        runs = await self._db(due_runs, self.reader, lfdis, now, per_meter=PER_METER)
         if not runs:
             return
         horizon = (await self.chain.clock()).unix_timestamp + self.oracle.config.max_future_skew_s
@@ -442,7 +448,7 @@ class Worker:
         if record is None:
             return False  # an RPC node may lag behind its own status; ask again later
         if rows is None:
-            rows = await self._db(carried, self.engine, tx_id)
+            rows = await self._db(carried, self.reader, tx_id)
         try:
             event = batch_event(self.oracle.program, record)
             results = outcomes([r.reading for r in rows], event)
@@ -454,7 +460,10 @@ class Worker:
                 tx_id, TxState.LANDED, f"landed, but {exc}", slot=status.slot, dead=True
             )
             return True
-        return LandedBatch(tx_id, record.slot, record.compute_units, event, results)
+        return landed_batch(
+            tx_id, slot=record.slot, compute_units=record.compute_units, event=event,
+            rows=rows, results=results, now=self.clock(),
+        )  # fmt: skip
 
     async def _record(self, landed: Sequence[tuple[LandedBatch, float | None]]) -> None:
         """Record landed batches in one database transaction, and count them."""
@@ -463,16 +472,16 @@ class Worker:
         settled = await self._db(
             settle_landed, self.engine, [batch for batch, _ in landed], self.clock()
         )
-        for (batch, seconds), done in zip(landed, settled, strict=True):
-            if done is None:
+        for (batch, seconds), ours in zip(landed, settled, strict=True):
+            if not ours:
                 continue
             self.stats.submissions["landed"] += 1
-            self.stats.readings_sent += len(batch.results)
+            self.stats.readings_sent += len(batch.updates)
             if seconds is not None:
                 self.stats.submission_seconds.observe(seconds)
-            for state, n in done.counts.items():
+            for state, n in batch.settled.counts.items():
                 self.stats.readings[state] += n
-            for lag in done.lags:
+            for lag in batch.settled.lags:
                 self.stats.lag_seconds.observe(lag)
 
     async def _release(

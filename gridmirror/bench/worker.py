@@ -1,13 +1,14 @@
 """The submission worker end to end: outbox to confirmed on the embedded chain.
 
-With what a gateway runs by default: its SQLite database (WAL, synchronous FULL) and the
-embedded chain persisted on disk, the worker in the same process. Meters are registered
+With what a gateway runs by default: its SQLite database (WAL, synchronous FULL), or a
+PostgreSQL (``--database-url``), and the embedded chain persisted on disk. Meters are registered
 first (timed on its own). Then, side by side in one run:
 
 - ``backlog``: N readings already in the outbox (as after a chain outage); the worker
   drains them: readings/s from outbox to confirmed, readings per transaction;
-- ``steady``: a producer thread accepts readings at RATE/s, each stamped and accepted
-  now (10,000 meters posting every 15 s is 667/s), for SECONDS, while the worker runs;
+- ``steady``: a producer process (like a gateway beside a ``chain worker``) accepts
+  readings at RATE/s, each stamped and accepted now (10,000 meters posting every 15 s is
+  667/s), committing every TICK seconds, for SECONDS, while the worker runs;
   the lag of a reading is ``confirmed_at - accepted_at``: p50, p95, p99 and max over
   every reading accepted in the window. Target (ARCHITECTURE.md): p95 under 2 s.
 
@@ -18,16 +19,18 @@ per 15 minutes).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import multiprocessing
 import random
 import statistics
 import tempfile
-import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
 from sqlmodel import Session, col, select
 
 from gateway.db import open_database
@@ -132,16 +135,19 @@ def _backlog(engine: Engine, meters: Meters, readings: int) -> int:
 
 
 def _produce(
-    engine: Engine, meters: Meters, rate: float, seconds: float, stop: threading.Event
-) -> None:
-    """Accept readings at ``rate``/s, round robin over the meters, in small transactions."""
+    url: str, meters: Meters, rate: float, seconds: float, tick: float
+) -> None:  # pragma: no cover - runs in the producer process
+    """Accept readings at ``rate``/s, round robin over the meters, committing every
+    ``tick`` seconds (the gateway's group commit), in a process of its own like a gateway."""
+    database = open_database(url, synchronous="full")
+    engine = database.write
     begin = time.time()
     produced = 0
     turn = 0
-    while not stop.is_set():
+    while True:
         now = time.time()
         if now - begin >= seconds:
-            return
+            break
         due = int((now - begin) * rate) - produced
         if due > 0:
             with Session(engine) as session, session.begin():
@@ -156,7 +162,8 @@ def _produce(
                         export_wh=regs[1], now=time.time(),
                     )  # fmt: skip
             produced += due
-        time.sleep(0.02)
+        time.sleep(tick)
+    database.dispose()
 
 
 def _lags(engine: Engine, since: float, until: float) -> list[float]:
@@ -170,15 +177,38 @@ def _lags(engine: Engine, since: float, until: float) -> list[float]:
     return [c - a for a, c in rows if c is not None]
 
 
-async def _run(meters: int, backlog: int, rate: float, seconds: float, scratch: Path) -> Figures:
+@contextlib.contextmanager
+def scratch_database(url: str | None, scratch: Path) -> Iterator[str]:
+    """A SQLite file in ``scratch``, or a fresh schema (dropped afterwards) in PostgreSQL."""
+    if url is None:
+        yield f"sqlite:///{scratch / 'gridmirror.db'}"
+        return
+    schema = f"gm_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        sep = "&" if "?" in url else "?"
+        yield f"{url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+async def _run(
+    meters: int, backlog: int, rate: float, seconds: float, tick: float, scratch: Path, url: str
+) -> Figures:
     settings = ChainSettings(state_dir=scratch / "chain", keys_dir=scratch / "keys", clearing=False)
-    database = open_database(f"sqlite:///{scratch / 'gridmirror.db'}", synchronous="full")
+    database = open_database(url, synchronous="full")
     database.create_all()
     chain = open_chain(settings)
     try:
         await init_oracle(chain, settings)
         stats = BridgeStats()
-        bridge: Bridge = await open_bridge(database.write, settings, chain=chain, stats=stats)
+        bridge: Bridge = await open_bridge(
+            database.write, settings, chain=chain, stats=stats, read_engine=database.read
+        )
         fleet = Meters(meters)
         t0 = time.perf_counter()
         failed = await bridge.registry.ensure(fleet.lfdis)
@@ -195,18 +225,18 @@ async def _run(meters: int, backlog: int, rate: float, seconds: float, scratch: 
 
         # steady: accept and submit side by side
         stop_worker = asyncio.Event()
-        stop_producer = threading.Event()
         landed = stats.submissions["landed"]
         since = time.time()
         worker = asyncio.create_task(bridge.run(stop_worker))
-        try:
-            await asyncio.to_thread(_produce, database.write, fleet, rate, seconds, stop_producer)
-        finally:
-            stop_producer.set()
+        producer = multiprocessing.get_context("spawn").Process(
+            target=_produce, args=(url, fleet, rate, seconds, tick), daemon=True
+        )
+        producer.start()
+        await asyncio.to_thread(producer.join)
         until = time.time()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            with Session(database.write) as session:
+            with Session(database.read) as session:
                 waiting = session.exec(
                     select(OutboxEntry.id).where(
                         col(OutboxEntry.state).in_(["pending", "in_flight"])
@@ -226,11 +256,22 @@ async def _run(meters: int, backlog: int, rate: float, seconds: float, scratch: 
 
 
 def run(
-    meters: int, backlog: int, rate: float, seconds: float, scratch: Path | None = None
+    meters: int,
+    backlog: int,
+    rate: float,
+    seconds: float,
+    *,
+    tick: float = 0.02,
+    scratch: Path | None = None,
+    database_url: str | None = None,
 ) -> Figures:
-    """Both runs in a scratch directory (removed afterwards)."""
-    with tempfile.TemporaryDirectory(dir=scratch, prefix="gm-bench-worker-") as tmp:
-        return asyncio.run(_run(meters, backlog, rate, seconds, Path(tmp)))
+    """Both runs in a scratch directory (removed afterwards), on SQLite there or on a
+    scratch schema of the PostgreSQL at ``database_url``."""
+    with (
+        tempfile.TemporaryDirectory(dir=scratch, prefix="gm-bench-worker-") as tmp,
+        scratch_database(database_url, Path(tmp)) as url,
+    ):
+        return asyncio.run(_run(meters, backlog, rate, seconds, tick, Path(tmp), url))
 
 
 def report(f: Figures, echo: Callable[[str], None]) -> None:

@@ -229,21 +229,41 @@ def bench_gateway(
     help="Length of the steady run.",
 )  # fmt: skip
 @click.option(
+    "--tick", default=0.02, show_default=True, type=click.FloatRange(min=0.001),
+    help="Seconds between the producer's commits (the gateway's group commits).",
+)  # fmt: skip
+@click.option(
     "--scratch",
     type=click.Path(path_type=Path, file_okay=False),
     help="Where to make the scratch database and chain (default: the system temp directory).",
 )
+@click.option(
+    "--database-url",
+    help="A PostgreSQL to run on (a scratch schema, dropped afterwards) instead of SQLite.",
+)
 def bench_worker(
-    meters: int, backlog: int, rate: float, seconds: float, scratch: Path | None
+    meters: int,
+    backlog: int,
+    rate: float,
+    seconds: float,
+    tick: float,
+    scratch: Path | None,
+    database_url: str | None,
 ) -> None:
     """Outbox to confirmed on the embedded chain: readings/s, lag p50/p95, readings per tx."""
     from gridmirror.bench import worker as worker_bench
 
     click.echo(
-        f"worker: SQLite (WAL, synchronous full) and the embedded chain on disk, in one "
-        f"process; {meters:,} meters; backlog {backlog:,}; steady {rate:,.0f} readings/s "
-        f"for {seconds:.0f} s"
+        f"worker: {'PostgreSQL' if database_url else 'SQLite (WAL, synchronous full)'} and "
+        f"the embedded chain on disk; "
+        f"{meters:,} meters; backlog {backlog:,}; steady {rate:,.0f} readings/s for "
+        f"{seconds:.0f} s from a producer process committing every {tick * 1000:.0f} ms"
     )
     if meters / rate < 1:
         raise click.ClickException("--rate must leave each meter at least 1 s between readings")
-    worker_bench.report(worker_bench.run(meters, backlog, rate, seconds, scratch), click.echo)
+    if database_url is not None and not database_url.startswith("postgresql"):
+        raise click.ClickException("--database-url must be a postgresql+psycopg:// URL")
+    figures = worker_bench.run(
+        meters, backlog, rate, seconds, tick=tick, scratch=scratch, database_url=database_url
+    )
+    worker_bench.report(figures, click.echo)

@@ -252,7 +252,9 @@ async def _init(
     try:
         report = await init_oracle(chain_backend, settings.chain)
         oracle = await open_oracle(chain_backend, settings.chain)
-        registry = MeterRegistry(database.write, chain_backend, oracle, directory)
+        registry = MeterRegistry(
+            database.write, chain_backend, oracle, directory, read_engine=database.read
+        )
         before = {m.lfdi for m in await registry.load()}
         failed = await registry.ensure(lfdis)
     except ChainError as exc:
@@ -312,7 +314,10 @@ async def _work(
     from oracle.status import STATS
 
     try:
-        bridge = await open_bridge(database.write, settings.chain, directory, worker_id=worker_id)
+        bridge = await open_bridge(
+            database.write, settings.chain, directory, worker_id=worker_id,
+            read_engine=database.read,
+        )  # fmt: skip
     except ChainError as exc:
         raise click.ClickException(str(exc)) from None
     stop = asyncio.Event()

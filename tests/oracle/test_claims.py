@@ -36,8 +36,10 @@ def test_workers_split_the_meters_and_leases_expire(engine: sqlalchemy.Engine) -
     assert len(a) == 4 and len(b) == 6 and not set(a) & set(b)
     assert a == [lfdi_of(m) for m in range(4)]  # the longest waiting first
     assert claims.claim_meters(engine, "c", 39.0, lease_s=30, limit=100) == []
-    # renewal: a worker gets its own meters back first
+    # a worker gets its own meters back first; with half the lease left, nothing is written
     assert claims.claim_meters(engine, "a", 20.0, lease_s=30, limit=2) == a[:2]
+    # past half of it, they are renewed
+    assert claims.claim_meters(engine, "a", 26.0, lease_s=30, limit=2) == a[:2]
     # a worker that went quiet loses what it did not renew
     taken = claims.claim_meters(engine, "c", 45.0, lease_s=30, limit=100)
     assert sorted(taken) == sorted(a[2:] + b)

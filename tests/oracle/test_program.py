@@ -107,3 +107,52 @@ def test_events_from_real_logs_match_the_abi_decoder() -> None:
     assert PROGRAM.events([]) == []
     (settled,) = [e for e in PROGRAM.events(logs[2]) if type(e).__name__ == "MeterSettled"]
     assert settled.minted_wh == 300 and settled.lfdi == lfdi  # type: ignore[union-attr]
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 255),
+            st.integers(-(2**63), 2**63 - 1),
+            st.integers(0, 2**64 - 1),
+            st.integers(0, 2**64 - 1),
+        ),
+        max_size=60,
+    )
+)
+def test_the_fast_reading_encoder_is_anchorpys(raw: list[tuple[int, int, int, int]]) -> None:
+    readings = [ix.Reading(*r) for r in raw]
+    meters = [Pubkey.new_unique()]
+    fast = PROGRAM.submit_readings(Keypair().pubkey(), meters, readings)
+    slow = PROGRAM.coder.instruction.encode(
+        "submit_readings",
+        {
+            "readings": [
+                {"meter_index": a, "timestamp": b, "import_wh": c, "export_wh": d}
+                for a, b, c, d in raw
+            ]
+        },
+    )
+    assert bytes(fast.data) == slow
+    assert PROGRAM._reading is not None  # the committed IDL takes the fast path
+
+
+def test_an_idl_with_another_reading_layout_falls_back_to_anchorpy() -> None:
+    import json
+
+    from anchorpy_core.idl import Idl
+
+    from anchor import artifacts
+
+    raw = json.loads(artifacts.IDL_PATH.read_text())
+    for t in raw["types"]:
+        if t["name"] == "Reading":
+            t["type"]["fields"][1]["type"] = "u32"  # timestamp narrowed: still fixed ints
+    narrow = OracleProgram(idl=Idl.from_json(json.dumps(raw)))
+    assert narrow._reading is not None and narrow._reading.format == "<BIQQ"
+    for t in raw["types"]:
+        if t["name"] == "Reading":
+            t["type"]["fields"][1]["type"] = "string"  # not a fixed size: anchorpy encodes
+    odd = OracleProgram(idl=Idl.from_json(json.dumps(raw)))
+    assert odd._reading is None
