@@ -1,7 +1,7 @@
 """The bridge assembled: chain, oracle, registry, worker and clearing, from settings.
 
 This is what ``gridmirror chain worker`` runs, and what the gateway runs in its lifespan
-when ``chain.worker_in_gateway`` is set::
+(:func:`bridge_lifespan`) when ``chain.worker_in_gateway`` is set::
 
     bridge = await open_bridge(
         database.write, settings.chain, directory, read_engine=database.read
@@ -18,11 +18,17 @@ says who owns each meter (the shell builds it from the settings and the campus f
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine
 
-from oracle.chain import ChainBackend, open_chain
+from oracle import backoff
+from oracle.chain import ChainBackend, ChainError, open_chain
 from oracle.chain.timesource import TimeSource, system_time
 from oracle.clearing import Clearer
 from oracle.deployment import Oracle, open_oracle
@@ -30,6 +36,8 @@ from oracle.registry import MeterDirectory, MeterRegistry
 from oracle.settings import ChainSettings
 from oracle.status import STATS, BridgeStats
 from oracle.worker import Worker
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -91,3 +99,62 @@ async def open_bridge(
         clearer=clearer, read_engine=read_engine,
     )  # fmt: skip
     return Bridge(chain, oracle, registry, clearer, worker, owns)
+
+
+Engines = Callable[[Any], tuple[Engine, Engine]]
+"""Given the application, its database's (write, read) engines."""
+
+
+def bridge_lifespan(
+    settings: ChainSettings, directory: MeterDirectory | None, engines: Engines
+) -> Callable[[Any], AbstractAsyncContextManager[None]]:
+    """A lifespan that runs the bridge beside the gateway (``chain.worker_in_gateway``).
+
+    For ``gateway.launch.Gateway(..., lifespans=[...])``, with ``engines`` reading the
+    database off the application, e.g. ``lambda app: (app.state.runtime.database.write,
+    app.state.runtime.database.read)``. If the oracle cannot be reached or is not set up,
+    the gateway serves anyway (the outbox keeps every reading) and the bridge retries.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        write, read = engines(app)
+        stop = asyncio.Event()
+        task = asyncio.create_task(_supervise(write, read, settings, directory, stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+
+    return lifespan
+
+
+async def _supervise(
+    write: Engine,
+    read: Engine,
+    settings: ChainSettings,
+    directory: MeterDirectory | None,
+    stop: asyncio.Event,
+) -> None:
+    """Open and run the bridge until ``stop``; on failure, say why and try again later."""
+    attempt = 0
+    while not stop.is_set():
+        try:
+            bridge = await open_bridge(write, settings, directory, read_engine=read)
+        except ChainError as exc:
+            attempt += 1
+            log.error("bridge not running", extra={"error": str(exc), "attempt": attempt})
+        else:
+            attempt = 0
+            try:
+                await bridge.run(stop)
+            except Exception:  # a bug must not take the gateway down; the outbox keeps all
+                log.exception("bridge stopped; restarting it")
+                attempt += 1
+            finally:
+                await bridge.close()
+        if not stop.is_set():
+            pause = backoff.delay(max(attempt, 1), settings.backoff_base_s, settings.backoff_cap_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=pause)

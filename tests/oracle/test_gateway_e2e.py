@@ -1,0 +1,136 @@
+"""End to end: a meter posts over mutual TLS, the gateway stores, the bridge in the
+gateway's lifespan puts it on the embedded chain, and every reading verifies."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, func, select
+
+from certs.pki import Pki, default_serials, init_pki
+from certs.settings import PkiSettings
+from gateway.db import open_database
+from gateway.launch import Gateway
+from gateway.settings import GatewaySettings
+from oracle.bridge import bridge_lifespan
+from oracle.chain import open_chain
+from oracle.deployment import init_oracle
+from oracle.outbox import OutboxEntry
+from oracle.program import OracleProgram
+from oracle.verify import verify_reading
+from schemas import official_xsd_bytes
+from sep2 import Codec, Schema, Sep2Settings
+from tests.certs.seeding import HW_TYPE, PKI_TIME
+from tests.gateway.conftest import client, post, readings, register, site_mup
+from tests.oracle.harness import bridge_settings, check_converged, open_bridge
+
+pytestmark = pytest.mark.timeout(180)
+STEPS = 12
+
+
+def confirmed(url: str) -> int:
+    database = open_database(url)
+    try:
+        with Session(database.read) as session:
+            return int(
+                session.exec(
+                    select(func.count())
+                    .select_from(OutboxEntry)
+                    .where(OutboxEntry.state == "confirmed")
+                ).one()
+            )
+    finally:
+        database.dispose()
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    """Two meters' certificates."""
+    return init_pki(
+        tmp_path_factory.mktemp("e2epki"), default_serials(2), hw_type=HW_TYPE, at=PKI_TIME
+    ).pki
+
+
+@pytest.fixture(scope="module")
+def codec() -> Codec:
+    return Codec(Schema.from_bytes(official_xsd_bytes()), Sep2Settings())
+
+
+async def test_meter_to_chain_through_the_gateway(pki: Pki, codec: Codec, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'gateway.db'}"
+    chain_settings = bridge_settings(tmp_path, clearing=False)
+    chain = open_chain(chain_settings)  # the embedded chain on disk, on the wall clock
+    await init_oracle(chain, chain_settings)
+    await chain.close()  # one process, one opener: the gateway's bridge opens it next
+
+    gateway = Gateway(
+        GatewaySettings(
+            host="127.0.0.1", port=0, database_url=url, mdns=False, sqlite_synchronous="normal"
+        ),
+        Sep2Settings(),
+        pki,
+        PkiSettings(),
+        codec=codec,
+        lifespans=[
+            bridge_lifespan(
+                chain_settings,
+                None,
+                lambda app: (app.state.runtime.database.write, app.state.runtime.database.read),
+            )
+        ],
+    )
+    await gateway.start()
+    start = int(time.time()) - STEPS * 15 - 30
+    try:
+        for serial in default_serials(2):
+            meter = pki.device(serial)
+            async with client(gateway, serial) as c:
+                await register(c, pki, serial, codec)
+                location = (await post(c, "/mup", site_mup(meter.lfdi), codec)).headers["location"]
+                for i in range(STEPS):
+                    answer = await post(
+                        c,
+                        location,
+                        readings(meter.lfdi, start + 15 * i, 1000 + 7 * i, 50 + 3 * i),
+                        codec,
+                    )
+                    assert answer.status_code == 201
+        deadline = time.monotonic() + 60
+        while confirmed(url) < 2 * STEPS:
+            assert time.monotonic() < deadline, "the bridge did not confirm the readings"
+            await asyncio.sleep(0.1)
+    finally:
+        await gateway.stop()
+
+    # the chain agrees with the gateway's database, and each reading proves
+    database = open_database(url)
+    chain = open_chain(chain_settings)
+    try:
+        bridge = await open_bridge(database.write, chain, chain_settings, init=False)
+        assert await check_converged(bridge) == {"confirmed": 2 * STEPS}
+        with Session(database.read) as session:
+            ids = [r.id for r in session.exec(select(OutboxEntry))]
+        for row_id in ids:
+            verdict = await verify_reading(database.read, chain, OracleProgram(), str(row_id))
+            assert verdict.ok, verdict.reason
+    finally:
+        await chain.close()
+        database.dispose()
+
+
+async def test_the_gateway_serves_while_the_oracle_is_not_set_up(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = open_database(f"sqlite:///{tmp_path / 'g.db'}")
+    database.create_all()
+    settings = bridge_settings(tmp_path, backoff_base_s=0.01, backoff_cap_s=0.02)
+    lifespan = bridge_lifespan(settings, None, lambda app: (database.write, database.read))
+    with caplog.at_level("ERROR", logger="oracle.bridge"):
+        async with lifespan(object()):
+            await asyncio.sleep(0.3)  # the bridge keeps trying; nothing escapes
+    errors = [r for r in caplog.records if r.getMessage() == "bridge not running"]
+    assert len(errors) >= 2
+    database.dispose()
