@@ -96,8 +96,9 @@ class ChainSettings(BaseModel):
     max_attempts: int = Field(
         default=8,
         ge=1,
-        description="Failed transactions a reading may ride in before it goes to the "
-        "dead-letter state (an unreachable chain does not count: nothing was sent).",
+        description="Failed tries of a reading (a transaction that failed or never landed, "
+        "its meter's registration failing) before it goes to the dead-letter state; an "
+        "unreachable chain does not count.",
     )
     backoff_base_s: float = Field(
         default=0.5, gt=0, description="First retry delay; doubles with every attempt."
