@@ -211,6 +211,8 @@ def bench_gateway(
         )
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
+
+
 @bench.command("worker")
 @click.option(
     "--meters", default=2_000, show_default=True, type=click.IntRange(1, 100_000),
