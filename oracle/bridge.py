@@ -139,12 +139,16 @@ async def _supervise(
 ) -> None:
     """Open and run the bridge until ``stop``; on failure, say why and try again later."""
     attempt = 0
+    said = ""
     while not stop.is_set():
         try:
             bridge = await open_bridge(write, settings, directory, read_engine=read)
         except ChainError as exc:
             attempt += 1
-            log.error("bridge not running", extra={"error": str(exc), "attempt": attempt})
+            # Said once per cause (e.g. "run `gridmirror chain init`"), not at every retry.
+            level = logging.WARNING if str(exc) != said else logging.DEBUG
+            log.log(level, "bridge not running", extra={"error": str(exc), "attempt": attempt})
+            said = str(exc)
         else:
             attempt = 0
             try:

@@ -50,9 +50,21 @@ def gateway(ctx: click.Context, host: str | None, port: int | None, no_mdns: boo
         raise click.ClickException(
             f"no server certificate in {pki_dir}: run `gridmirror certs init` first"
         )
+    lifespans = []
+    if settings.chain.worker_in_gateway:  # the oracle bridge in this process
+        from gridmirror.commands.chain import _directory
+        from oracle.bridge import bridge_lifespan
+
+        lifespans.append(
+            bridge_lifespan(
+                settings.chain,
+                _directory(settings),
+                lambda app: (app.state.runtime.database.write, app.state.runtime.database.read),
+            )
+        )
     try:
         pki = Pki.open(pki_dir)
-        server = Gateway(gateway_settings, settings.sep2, pki, settings.pki)
+        server = Gateway(gateway_settings, settings.sep2, pki, settings.pki, lifespans=lifespans)
     except (PkiError, DatabaseError, ConfigurationError, SchemaUnavailable) as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -4,17 +4,26 @@ gateway's lifespan puts it on the embedded chain, and every reading verifies."""
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
+from click.testing import CliRunner
 from sqlmodel import Session, func, select
 
 from certs.pki import Pki, default_serials, init_pki
 from certs.settings import PkiSettings
+from certs.tls import client_context
 from gateway.db import open_database
 from gateway.launch import Gateway
 from gateway.settings import GatewaySettings
+from gridmirror.cli import cli
 from oracle.bridge import bridge_lifespan
 from oracle.chain import open_chain
 from oracle.deployment import init_oracle
@@ -128,9 +137,59 @@ async def test_the_gateway_serves_while_the_oracle_is_not_set_up(
     database.create_all()
     settings = bridge_settings(tmp_path, backoff_base_s=0.01, backoff_cap_s=0.02)
     lifespan = bridge_lifespan(settings, None, lambda app: (database.write, database.read))
-    with caplog.at_level("ERROR", logger="oracle.bridge"):
+    with caplog.at_level("DEBUG", logger="oracle.bridge"):
         async with lifespan(object()):
             await asyncio.sleep(0.3)  # the bridge keeps trying; nothing escapes
-    errors = [r for r in caplog.records if r.getMessage() == "bridge not running"]
-    assert len(errors) >= 2
+    tries = [r for r in caplog.records if r.getMessage() == "bridge not running"]
+    assert len(tries) >= 2
+    assert [r.levelname for r in tries][:2] == ["WARNING", "DEBUG"]  # said once
     database.dispose()
+
+
+@pytest.mark.slow
+async def test_gridmirror_gateway_runs_the_bridge_in_its_process(
+    pki: Pki, codec: Codec, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(pki.dir, data / "pki")
+    init = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["--data-dir", str(data), "chain", "init"]
+    )
+    assert init.exit_code == 0, init.output
+    env = dict(os.environ, GRIDMIRROR_GATEWAY__MDNS="false", GRIDMIRROR_GATEWAY__PORT="0")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gridmirror", "--data-dir", str(data), "gateway"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert "gridmirror gateway: https://" in line, proc.stderr.read()  # type: ignore[union-attr]
+        url = line.split()[2].removesuffix("/dcap").rstrip(",")
+        serial = default_serials(1)[0]
+        device = pki.device(serial)
+        start = int(time.time()) - 300
+        async with httpx.AsyncClient(
+            base_url=url, verify=client_context(device.chain, device.key, pki.serca), timeout=20
+        ) as c:
+            await register(c, pki, serial, codec)
+            location = (await post(c, "/mup", site_mup(device.lfdi), codec)).headers["location"]
+            for i in range(6):
+                body = readings(device.lfdi, start + 15 * i, 500 + i, 20 + i)
+                assert (await post(c, location, body, codec)).status_code == 201
+        db_url = f"sqlite:///{data / 'gridmirror.db'}"
+        deadline = time.monotonic() + 60
+        while confirmed(db_url) < 6:
+            assert proc.poll() is None and time.monotonic() < deadline
+            await asyncio.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and out.strip().endswith("gridmirror gateway: stopped")
+    verdict = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["--data-dir", str(data), "verify", f"{device.lfdi}@{start}"]
+    )
+    assert verdict.exit_code == 0 and "yes: accepted" in verdict.output
