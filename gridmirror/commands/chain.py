@@ -325,15 +325,27 @@ async def _work(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     click.echo(f"chain worker {bridge.worker.id} on {bridge.chain.name} (Ctrl-C to stop)")
+    s = STATS  # the process's counters (metrics read them too): report this run's share
+    before = (
+        s.submissions["landed"], s.readings["confirmed"], s.readings["dead"],
+        s.epochs_cleared, s.minted_wh,
+    )  # fmt: skip
     try:
         await bridge.run(stop, drain=drain)
     finally:
         await bridge.close()
-    s = STATS
+    landed, confirmed, dead, epochs, minted = (
+        now - then
+        for now, then in zip(
+            (s.submissions["landed"], s.readings["confirmed"], s.readings["dead"],
+             s.epochs_cleared, s.minted_wh),
+            before,
+            strict=True,
+        )
+    )  # fmt: skip
     click.echo(
-        f"chain worker stopped: {s.submissions['landed']} transactions, "
-        f"{s.readings['confirmed']} readings confirmed, {s.readings['dead']} dead, "
-        f"{s.epochs_cleared} epochs cleared, {s.minted_wh} Wh minted"
+        f"chain worker stopped: {landed} transactions, {confirmed} readings confirmed, "
+        f"{dead} dead, {epochs} epochs cleared, {minted} Wh minted"
     )
 
 
