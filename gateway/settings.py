@@ -78,7 +78,11 @@ class GatewaySettings(BaseModel):
         default=4, ge=0, description="MirrorUsagePoints one device may have (0: no mirroring)."
     )
     max_future_skew: int = Field(
-        default=300, ge=0, description="Seconds a reading may be stamped ahead of our clock."
+        default=60,
+        ge=0,
+        description="Seconds a reading may be stamped ahead of our clock; the same as the "
+        "chain's max_future_skew_s by default, so a reading the gateway accepts is never "
+        "held back by the program's own future check.",
     )
     sqlite_synchronous: Literal["normal", "full"] = Field(
         default="full",
