@@ -3,15 +3,46 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
+
+FaultKind = Literal["drop", "duplicate", "skew", "corrupt", "backwards", "foreign_cert"]
+
+
+class FaultSpec(BaseModel):
+    """One fault to inject, into some meters (``[[meters.faults]]``).
+
+    The meters are those named in ``serials`` plus a ``fraction`` of the fleet chosen
+    from the seed (the same meters on every run). Per-post faults (drop, duplicate,
+    corrupt, backwards) then strike each of their POSTs with ``probability``.
+    """
+
+    kind: FaultKind = Field(
+        description="drop: the connection is dropped after the gateway got the POST, "
+        "before the answer is read (the meter retries); duplicate: a POST is sent twice; "
+        "skew: readings are stamped skew_s off; corrupt: the XML is damaged on the way; "
+        "backwards: the import register reads backwards_wh lower than it should; "
+        "foreign_cert: the meter presents a certificate from a CA the gateway does not trust."
+    )
+    fraction: float = Field(default=0.0, ge=0.0, le=1.0, description="Share of the fleet.")
+    serials: list[str] = Field(default_factory=list, description="Meters named explicitly.")
+    probability: float = Field(
+        default=1.0, ge=0.0, le=1.0, description="Chance per POST of a per-post fault."
+    )
+    skew_s: int = Field(
+        default=300, description="Clock skew in seconds (positive: ahead, into the future)."
+    )
+    backwards_wh: int = Field(default=10, ge=1, description="How far a register goes back.")
 
 
 class FleetSettings(BaseModel):
     """The ``[meters]`` section."""
 
     server_url: str | None = Field(
-        default=None, description="Gateway base URL; found by DNS-SD when unset."
+        default=None,
+        description="Gateway DeviceCapability URL (https://host:port/dcap, or the base URL "
+        "and /dcap is assumed); found by DNS-SD when unset.",
     )
     count: int | None = Field(
         default=None,
@@ -30,3 +61,91 @@ class FleetSettings(BaseModel):
         description="Campus TOML (site, climate, meters); the shipped Bangkok campus "
         "(devices/campus.toml) if unset.",
     )
+    # --- discovery and the conversation with the gateway
+    discovery_instance: str | None = Field(
+        default=None,
+        description="DNS-SD instance name to use when several gateways advertise "
+        "_smartenergy._tcp.local. (the first suitable one if unset).",
+    )
+    discovery_timeout_s: float = Field(
+        default=10.0, gt=0, description="How long to browse DNS-SD for a gateway."
+    )
+    registration_pin: int | None = Field(
+        default=None,
+        ge=0,
+        le=999_999,
+        description="The PIN the meters were given out of band; a meter refuses a server "
+        "whose Registration carries another. Not checked if unset.",
+    )
+    proposed_post_rate: int | None = Field(
+        default=None,
+        ge=1,
+        description="postRate (s) a meter proposes when it creates its mirror; the "
+        "server's postRate always wins.",
+    )
+    mup_poll_s: int | None = Field(
+        default=None,
+        ge=1,
+        description="How often a meter re-reads its MirrorUsagePoint to notice a new "
+        "postRate; the server's pollRate (900 s if it gives none) if unset.",
+    )
+    request_timeout_s: float = Field(default=30.0, gt=0, description="Per HTTP request.")
+    check_hostname: bool = Field(
+        default=True, description="Check the gateway's certificate names its host."
+    )
+    # --- reliability
+    backoff_base_s: float = Field(default=1.0, gt=0, description="First retry delay ceiling.")
+    backoff_cap_s: float = Field(default=300.0, gt=0, description="Largest retry delay.")
+    buffer_samples: int = Field(
+        default=240,
+        ge=1,
+        description="Unsent samples a meter keeps in full (240 = 1 h at 15 s); older ones "
+        "keep only their energy registers.",
+    )
+    buffer_registers: int = Field(
+        default=5760,
+        ge=0,
+        description="Unsent register-only samples a meter keeps (5760 = 1 day at 15 s); "
+        "past that the oldest pairs are dropped (later pairs carry their energy).",
+    )
+    samples_per_post: int = Field(
+        default=60, ge=1, le=1000, description="Most samples one POST carries (backlogs)."
+    )
+    # --- the fleet
+    start_rate: float = Field(
+        default=100.0, gt=0, description="Meters started per second (staggers TLS handshakes)."
+    )
+    setup_concurrency: int = Field(
+        default=64, ge=1, description="Meters setting up (discovery to mirror) at once."
+    )
+    replay_hours: float = Field(
+        default=0.0,
+        ge=0,
+        description="Start this many hours in the past and replay up to now at --speed.",
+    )
+    speed: float = Field(
+        default=1.0, ge=1.0, description="How much faster than real time a replay runs."
+    )
+    state_dir: Path | None = Field(
+        default=None,
+        description="Where meters keep their registers across restarts; data_dir/meters if unset.",
+    )
+    state_every_s: float = Field(
+        default=60.0, gt=0, description="How often the meters' state is saved."
+    )
+    xsd_sample_rate: float = Field(
+        default=0.001,
+        ge=0.0,
+        le=1.0,
+        description="Share of outgoing documents checked against the XSD after the first "
+        "of each shape (1.0: all).",
+    )
+    faults: list[FaultSpec] = Field(default_factory=list, description="Faults to inject.")
+
+    @model_validator(mode="after")
+    def _replay_needs_speed(self) -> FleetSettings:
+        if self.replay_hours > 0 and self.speed <= 1.0:
+            raise ValueError("a replay (replay_hours > 0) needs speed > 1")
+        if self.backoff_cap_s < self.backoff_base_s:
+            raise ValueError("backoff_cap_s must be at least backoff_base_s")
+        return self

@@ -1,0 +1,640 @@
+"""One emulated meter's conversation with the gateway, as a 2030.5 client.
+
+A :class:`MeterClient` runs one meter for as long as the fleet runs:
+
+1. **Set up** (and again whenever its mirror is lost): GET DeviceCapability; find its
+   EndDevice in the EndDeviceList by sFDI or register by POSTing one (sFDI, lFDI); if the
+   meter was given a Registration PIN, compare it with the server's and refuse a server
+   whose PIN differs; find its MirrorUsagePoint by mRID in the MirrorUsagePointList or
+   create it (POST with the ReadingTypes); read the postRate the server set.
+2. **Read** the physics at every postRate of simulated time (on a grid with a per-meter
+   phase, so a fleet's posts spread over the period) into a bounded buffer
+   (devices.buffer).
+3. **Post** the buffered samples in order as MirrorMeterReadingLists, a backlog in
+   batches. On a timeout, a refused or dropped connection, a failed TLS handshake or a
+   5xx (or 429) it backs off (devices.backoff) and keeps reading into the buffer. On a
+   4xx it logs the answer once and does not send those readings again (the registers are
+   cumulative: the next pair carries their energy), except 404 (its mirror is gone: set
+   up again and re-post) and 413 (split the batch).
+4. **Re-read** its MirrorUsagePoint every pollRate to notice a new postRate.
+
+Everything the meter does is reported to :class:`~devices.stats.FleetStats`. The HTTP
+session and the codec are shared by the fleet (:class:`GatewayLink`); the TLS context is
+the meter's own (its device certificate). A meter never reads the clock itself: time is
+the fleet's :class:`~devices.timeline.Timeline`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import ssl
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import aiohttp
+from yarl import URL
+
+from devices.backoff import Backoff
+from devices.buffer import SampleBuffer
+from devices.faults import MeterFaults
+from devices.meter import MeterModel
+from devices.mirror import MeterMirror, Sample, ShapeCheck, sample_of
+from devices.settings import FleetSettings
+from devices.stats import ErrorKind, FleetStats, MeterPhase, MeterStatus
+from devices.timeline import Timeline
+from sep2 import (
+    CONTENT_TYPE,
+    Codec,
+    DeviceCapability,
+    EndDevice,
+    EndDeviceList,
+    Error,
+    MirrorUsagePoint,
+    MirrorUsagePointList,
+    Registration,
+    Sep2Object,
+    Sep2ParseError,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T", bound=Sep2Object)
+
+DEFAULT_POST_RATE = 900  # the standard's default when a server gives none
+DEFAULT_POLL_RATE = 900
+LIST_LIMIT = 100  # items asked for per page when looking through a list
+SAMPLES_PER_TURN = 200  # physics steps before yielding to the other meters
+REPLAY_POST_INTERVAL_S = 1.0  # real seconds between a replaying meter's POSTs
+_HEADERS = {"Accept": CONTENT_TYPE}
+_POST_HEADERS = {"Accept": CONTENT_TYPE, "Content-Type": CONTENT_TYPE}
+
+
+# --- What can go wrong with a request ------------------------------------------------------
+
+
+class RequestFailed(Exception):
+    """A request failed; ``kind`` says how, ``retry`` whether trying again may help."""
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str,
+        *,
+        status: int | None = None,
+        retry: bool = True,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+        self.retry = retry
+        self.retry_after = retry_after
+
+
+class MeterRefused(Exception):
+    """The meter will not talk to this server (a PIN mismatch, a missing function set)."""
+
+
+@dataclass
+class Answer:
+    """A 2xx answer: its status, Location and body."""
+
+    status: int
+    location: str | None
+    body: bytes
+
+
+# --- What the fleet shares -------------------------------------------------------------------
+
+
+@dataclass
+class GatewayLink:
+    """The gateway and the means to talk to it, shared by every meter of a fleet."""
+
+    session: aiohttp.ClientSession
+    dcap_url: URL
+    codec: Codec
+    shapes: ShapeCheck
+    timeout: aiohttp.ClientTimeout
+    setup_gate: asyncio.Semaphore | None = None
+    """Bounds how many meters set up at once (each setup is several requests)."""
+
+    def resolve(self, href: str) -> URL:
+        """An href from the server (usually a path) as an absolute URL."""
+        return self.dcap_url.join(URL(href))
+
+
+# --- One meter ---------------------------------------------------------------------------
+
+
+class MeterClient:
+    """One meter: its physics, its identity, its buffer and its conversation."""
+
+    def __init__(
+        self,
+        model: MeterModel,
+        status: MeterStatus,
+        ssl_context: ssl.SSLContext,
+        link: GatewayLink,
+        settings: FleetSettings,
+        pen: int,
+        timeline: Timeline,
+        stats: FleetStats,
+        faults: MeterFaults | None = None,
+        pending: list[Sample] | None = None,
+        post_rate: int | None = None,
+    ) -> None:
+        self.model = model
+        self.status = status
+        self.serial = status.serial
+        self.ssl = ssl_context
+        self.link = link
+        self.settings = settings
+        self.timeline = timeline
+        self.stats = stats
+        self.faults = faults or MeterFaults()
+        self.mirror = MeterMirror(status.lfdi, pen, status.serial)
+        self.buffer = SampleBuffer(settings.buffer_samples, settings.buffer_registers)
+        for sample in pending or ():
+            self.buffer.append(sample)
+        self.backoff = Backoff(settings.backoff_base_s, settings.backoff_cap_s)
+        # A meter's place in the post period: spreads a fleet's posts evenly.
+        digest = hashlib.sha256(f"{status.serial}/phase".encode()).digest()
+        self._phase_fraction = int.from_bytes(digest[:8], "big") / 2**64
+        # Until the server says otherwise: what it said last time, else our proposal.
+        self.post_rate = post_rate or settings.proposed_post_rate or DEFAULT_POST_RATE
+        self.poll_s: float = settings.mup_poll_s or DEFAULT_POLL_RATE
+        self.mup_url: URL | None = None
+        self.ready = False
+        self._fresh_setup = False
+        self._retry_at = 0.0  # real time before which no request is made
+        self._poll_at = 0.0  # real time of the next MirrorUsagePoint re-read
+        self._flush_at = 0.0  # real time before which a replaying meter does not post
+        self._shedding = False
+        self._batch = settings.samples_per_post
+        self._last_time = self.model.time_ms // 1000
+        if len(self.buffer):
+            self._last_time = max(self._last_time, self.buffer.newest_time() - self.faults.skew_s)
+        self._next_due = self._grid_after(self._last_time)
+
+    # --- the loop --------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Read and post until cancelled."""
+        try:
+            await self._talk()  # learn the postRate before the first reading
+            while True:
+                self._read_due()
+                await self._talk()
+                await asyncio.sleep(self._sleep_for())
+        finally:
+            self.stats.set_phase(self.status, MeterPhase.STOPPED)
+
+    def _sleep_for(self) -> float:
+        now = self.timeline.clock()
+        wake = self.timeline.real_at(self._next_due)
+        if not self.ready:
+            wake = min(wake, max(self._retry_at, now))
+        elif self.buffer:
+            wake = min(wake, max(self._retry_at, self._flush_at, now))
+        if self.ready:
+            wake = min(wake, self._poll_at)
+        return max(0.0, wake - now)
+
+    async def _talk(self) -> None:
+        """Set up if needed, re-read the mirror if due, post what is buffered."""
+        now = self.timeline.clock()
+        if now < self._retry_at:
+            return
+        try:
+            if not self.ready:
+                await self.setup()
+            if self.timeline.clock() >= self._poll_at:
+                await self.poll_mirror()
+            # While a replay runs, samples come faster than real time: gather them into
+            # one POST per REPLAY_POST_INTERVAL_S rather than one POST per sample.
+            if now >= self._flush_at or len(self.buffer) >= self._batch:
+                if not self.timeline.live():
+                    self._flush_at = now + REPLAY_POST_INTERVAL_S
+                await self.flush()
+        except RequestFailed as exc:
+            self._failed(exc)
+        except MeterRefused as exc:
+            log.error(f"{self.serial}: {exc}", extra={"serial": self.serial})
+            self.status.last_error = str(exc)
+            self.stats.set_phase(self.status, MeterPhase.REFUSED)
+            self.ready = False
+            self._retry_at = self.timeline.clock() + self.settings.backoff_cap_s
+
+    def _failed(self, exc: RequestFailed) -> None:
+        self.stats.failed(self.status, exc.kind, 0.0, str(exc))
+        if exc.retry:
+            delay = self.backoff.failed(exc.retry_after)
+            self.stats.set_phase(self.status, MeterPhase.RETRYING)
+            level = logging.INFO if self.backoff.failures > 1 else logging.WARNING
+        else:
+            # Not transient (a 4xx while setting up): wait as long as the cap allows.
+            delay = self.settings.backoff_cap_s
+            self.stats.set_phase(self.status, MeterPhase.REFUSED)
+            level = logging.ERROR
+        self._retry_at = self.timeline.clock() + delay
+        log.log(
+            level,
+            f"{self.serial}: {exc}; next try in {delay:.1f} s",
+            extra={"serial": self.serial, "failures": self.backoff.failures},
+        )
+
+    # --- reading the physics -----------------------------------------------------------
+
+    def _grid_after(self, t: int) -> int:
+        """The first reading time of this meter's grid strictly after ``t``."""
+        rate = self.post_rate
+        phase = int(self._phase_fraction * rate)
+        return ((t - phase) // rate + 1) * rate + phase
+
+    def _read_due(self) -> None:
+        """Step the physics to every reading time that has come, buffering the samples."""
+        now = int(self.timeline.now())
+        if self._next_due > now:
+            return
+        # After a long absence, skip to the last stretch the buffer can hold: one long
+        # step carries the energy of the gap into the next register pair.
+        keep = self.settings.buffer_samples + self.settings.buffer_registers
+        if (now - self._next_due) // self.post_rate > keep:
+            jump_to = self._grid_after(now - keep * self.post_rate)
+            if jump_to > self.model.time_ms // 1000:
+                self.model.step_to(jump_to)
+            log.warning(
+                f"{self.serial}: {(jump_to - self._last_time) / 3600:.1f} h behind; "
+                "registers stepped over the gap in one step",
+                extra={"serial": self.serial},
+            )
+            self._last_time = jump_to
+            self._next_due = self._grid_after(jump_to)
+        for _ in range(SAMPLES_PER_TURN):
+            if self._next_due > now:
+                break
+            self._read(self._next_due)
+            self._next_due = self._grid_after(self._next_due)
+
+    def _read(self, t: int) -> None:
+        since = self.model.time_ms // 1000
+        state = self.model.step_to(t)
+        sample = sample_of(state, since, t + self.faults.skew_s)
+        self._last_time = t
+        status = self.status
+        status.load_w, status.pv_w, status.battery_w, status.soc = (
+            state.load_w,
+            state.pv_w,
+            state.battery_w,
+            state.soc,
+        )
+        if self.buffer.append(sample) and not self._shedding:
+            self._shedding = True
+            log.warning(
+                f"{self.serial}: buffer full ({len(self.buffer)} samples): shedding the "
+                "telemetry of the oldest samples, then the oldest register pairs (later "
+                "pairs carry their energy); the total follows when the backlog is sent",
+                extra={"serial": self.serial, "since": self.buffer.shed.first_time},
+            )
+        status.buffered = len(self.buffer)
+        self.stats.generated(status, sample)
+
+    # --- setting up ----------------------------------------------------------------------
+
+    async def setup(self) -> None:
+        """Find or register the EndDevice, find or create the mirror, read the postRate."""
+        gate = self.link.setup_gate
+        if gate is None:
+            await self._setup()
+        else:
+            async with gate:
+                await self._setup()
+
+    async def _setup(self) -> None:
+        self.stats.set_phase(self.status, MeterPhase.STARTING)
+        dcap = await self._get(self.link.dcap_url, DeviceCapability)
+        edev = await self._find_or_register(dcap)
+        await self._check_registration(edev)
+        mup_list_url = await self._mirror_list_url(dcap)
+        self.mup_url, mup = await self._find_or_create_mirror(mup_list_url)
+        self._apply_post_rate(mup)
+        self.status.mup_href = str(self.mup_url.path)
+        self.ready = True
+        self._fresh_setup = True
+        self._poll_at = self.timeline.clock() + self.poll_s
+        self.backoff.succeeded()
+        self.stats.set_phase(self.status, MeterPhase.ONLINE)
+        log.info(
+            f"{self.serial}: mirror {self.status.mup_href} ready, postRate {self.post_rate} s",
+            extra={"serial": self.serial, "lfdi": self.status.lfdi},
+        )
+
+    async def _find_or_register(self, dcap: DeviceCapability) -> EndDevice:
+        if dcap.end_device_list_link is None:
+            raise MeterRefused("the server's DeviceCapability has no EndDeviceListLink")
+        list_url = self.link.resolve(dcap.end_device_list_link.href)
+        async for item in self._list_items(list_url, EndDeviceList):
+            if not isinstance(item, EndDevice):
+                continue
+            if item.sfdi == self.status.sfdi or (item.lfdi or "") == self.status.lfdi:
+                return item
+        body = self.link.shapes.serialise(
+            self.link.codec,
+            EndDevice(
+                sfdi=self.status.sfdi,
+                lfdi=self.status.lfdi,
+                changed_time=int(self.timeline.now()),
+            ),
+        )
+        answer = await self._send("POST", list_url, body)
+        if answer.location is None:
+            raise RequestFailed(
+                ErrorKind.PROTOCOL, "EndDevice created without a Location", retry=True
+            )
+        log.info(f"{self.serial}: registered as {answer.location}", extra={"serial": self.serial})
+        return await self._get(self.link.resolve(answer.location), EndDevice)
+
+    async def _check_registration(self, edev: EndDevice) -> None:
+        pin = self.settings.registration_pin
+        if pin is None:
+            return
+        if edev.registration_link is None:
+            raise MeterRefused(
+                "a Registration PIN is configured but the server's EndDevice has no "
+                "RegistrationLink"
+            )
+        registration = await self._get(self.link.resolve(edev.registration_link.href), Registration)
+        if registration.pin != pin:
+            raise MeterRefused(
+                f"the server's Registration PIN {registration.pin} is not ours ({pin}): "
+                "not the server this meter was registered with"
+            )
+
+    async def _mirror_list_url(self, dcap: DeviceCapability) -> URL:
+        if dcap.mirror_usage_point_list_link is None:
+            raise MeterRefused(
+                "the server's DeviceCapability has no MirrorUsagePointListLink "
+                "(it does not offer mirroring)"
+            )
+        return self.link.resolve(dcap.mirror_usage_point_list_link.href)
+
+    async def _find_or_create_mirror(self, list_url: URL) -> tuple[URL, MirrorUsagePoint]:
+        ours = set(self.mirror.mmr_mrids.values())
+        async for item in self._list_items(list_url, MirrorUsagePointList):
+            if item.mrid != self.mirror.mup_mrid or item.href is None:
+                continue
+            url = self.link.resolve(item.href)
+            mup = await self._get(url, MirrorUsagePoint)
+            listed = {m.mrid for m in mup.mirror_meter_readings}
+            if not listed or ours <= listed:
+                return url, mup
+            break  # ours, but without all our MirrorMeterReadings: post it again
+        body = self.link.shapes.serialise(
+            self.link.codec, self.mirror.usage_point(self.settings.proposed_post_rate)
+        )
+        answer = await self._send("POST", list_url, body)
+        if answer.location is None:
+            raise RequestFailed(
+                ErrorKind.PROTOCOL, "MirrorUsagePoint created without a Location", retry=True
+            )
+        url = self.link.resolve(answer.location)
+        log.info(
+            f"{self.serial}: mirror {'created' if answer.status == 201 else 'updated'} at "
+            f"{answer.location}",
+            extra={"serial": self.serial, "mrid": self.mirror.mup_mrid},
+        )
+        return url, await self._get(url, MirrorUsagePoint)
+
+    def _apply_post_rate(self, mup: MirrorUsagePoint) -> None:
+        rate = mup.post_rate or self.settings.proposed_post_rate or DEFAULT_POST_RATE
+        if rate != self.post_rate:
+            if self.ready or self.status.post_rate is not None:
+                log.info(
+                    f"{self.serial}: postRate changed from {self.post_rate} s to {rate} s",
+                    extra={"serial": self.serial},
+                )
+            self.post_rate = rate
+            self._next_due = self._grid_after(self._last_time)
+        self.status.post_rate = rate
+
+    async def poll_mirror(self) -> None:
+        """Re-read the MirrorUsagePoint: notices a new postRate, or a mirror that is gone."""
+        assert self.mup_url is not None
+        self._poll_at = self.timeline.clock() + self.poll_s
+        try:
+            mup = await self._get(self.mup_url, MirrorUsagePoint)
+        except RequestFailed as exc:
+            if exc.status == 404:
+                self._lost_mirror()
+                return
+            raise
+        self._apply_post_rate(mup)
+
+    def _lost_mirror(self) -> None:
+        log.warning(
+            f"{self.serial}: mirror {self.status.mup_href} is gone; creating it again",
+            extra={"serial": self.serial},
+        )
+        self.ready = False
+        self.mup_url = None
+
+    # --- posting readings ----------------------------------------------------------------
+
+    async def flush(self) -> None:
+        """Post buffered samples in order until the buffer is empty or a post fails."""
+        while self.buffer and self.ready:
+            batch = self.buffer.peek(self._batch)
+            sent = await self._post_readings(batch)
+            if sent is None:  # the batch was split or the mirror re-created: go again
+                continue
+            self.buffer.drop(len(batch))
+            self.status.buffered = len(self.buffer)
+            if not self.buffer:
+                self._report_shed()
+            if not sent:
+                # Refused with a 4xx: nothing more before the next reading is due, so a
+                # gateway that refuses everything never sees a burst from this meter.
+                self._retry_at = self.timeline.real_at(self._next_due)
+                return
+
+    async def _post_readings(self, batch: list[Sample]) -> bool | None:
+        """POST one batch. True: delivered; False: refused for good (4xx); None: try the
+        batch again now (split after a 413, or after re-creating a lost mirror)."""
+        assert self.mup_url is not None
+        faults = self.faults
+        samples = batch
+        if faults.backwards and faults.strikes(faults.backwards):
+            samples = faults.rewind(batch)
+        document = self.mirror.readings(samples, self.post_rate)
+        body = self.link.shapes.serialise(self.link.codec, document)
+        if faults.corrupt and faults.strikes(faults.corrupt):
+            body = faults.damage(body)
+        started = time.perf_counter()
+        drop = bool(faults.drop) and faults.strikes(faults.drop)
+        try:
+            await self._send("POST", self.mup_url, body, drop_answer=drop)
+        except RequestFailed as exc:
+            if exc.status == 404 and not self._fresh_setup:
+                self._lost_mirror()
+                await self.setup()
+                return None
+            if exc.status == 413 and len(batch) > 1:
+                self._batch = max(1, len(batch) // 2)
+                return None
+            if exc.retry:
+                raise
+            self.stats.failed(self.status, exc.kind, time.perf_counter() - started, str(exc))
+            self.stats.refused(self.status, samples)
+            log.warning(
+                f"{self.serial}: gateway refused {len(samples)} sample(s) "
+                f"{samples[0].time}..{samples[-1].time}: {exc}; not sent again",
+                extra={"serial": self.serial, "status": exc.status},
+            )
+            return False
+        seconds = time.perf_counter() - started
+        self._fresh_setup = False
+        self.backoff.succeeded()
+        self.status.last_post = self.timeline.clock()
+        self.stats.set_phase(self.status, MeterPhase.ONLINE)
+        self.stats.published(self.status, samples, seconds)
+        if faults.duplicate and faults.strikes(faults.duplicate):
+            try:
+                await self._send("POST", self.mup_url, body)
+            except RequestFailed as exc:
+                log.info(f"{self.serial}: duplicate post failed: {exc}")
+        return True
+
+    def _report_shed(self) -> None:
+        self._shedding = False
+        report = self.buffer.take_shed_report()
+        if not report:
+            return
+        self.stats.shed(self.status, report.telemetry, report.registers)
+        log.warning(
+            f"{self.serial}: during the outage the buffer shed the telemetry of "
+            f"{report.telemetry} sample(s) and {report.registers} register pair(s) "
+            f"between {report.first_time} and {report.last_time}; the registers posted "
+            "since carry all their energy",
+            extra={"serial": self.serial},
+        )
+
+    # --- HTTP ------------------------------------------------------------------------------
+
+    async def _list_items(
+        self, url: URL, list_type: type[EndDeviceList] | type[MirrorUsagePointList]
+    ) -> AsyncIterator[Any]:
+        """Every item of a list resource, page by page."""
+        start = 0
+        while True:
+            page = await self._get(url.update_query(s=start, l=LIST_LIMIT), list_type)
+            for item in page.items:
+                yield item
+            start += len(page.items)
+            total = page.all if page.all is not None else start
+            if not page.items or start >= total:
+                return
+
+    async def _get(self, url: URL, expect: type[T]) -> T:
+        answer = await self._send("GET", url)
+        try:
+            return self.link.codec.parse(answer.body, expect)
+        except Sep2ParseError as exc:
+            raise RequestFailed(
+                ErrorKind.PROTOCOL,
+                f"GET {url.path}: the answer is not a valid {expect.xml_name}: {exc}",
+            ) from None
+
+    async def _send(
+        self, method: str, url: URL, body: bytes | None = None, *, drop_answer: bool = False
+    ) -> Answer:
+        """One request; a 2xx answer, or RequestFailed saying what went wrong."""
+        what = f"{method} {url.path}"
+        try:
+            async with self.link.session.request(
+                method,
+                url,
+                data=body,
+                headers=_POST_HEADERS if body is not None else _HEADERS,
+                ssl=self.ssl,
+                timeout=self.link.timeout,
+            ) as response:
+                if drop_answer:
+                    response.close()  # the gateway has answered; we never hear it
+                    raise RequestFailed(
+                        ErrorKind.CONNECTION, f"{what}: connection dropped (fault injected)"
+                    )
+                data = await response.read()
+                status = response.status
+                location = response.headers.get("Location")
+                retry_after = _retry_after(response.headers.get("Retry-After"))
+        except RequestFailed:
+            raise
+        except TimeoutError:
+            raise RequestFailed(ErrorKind.TIMEOUT, f"{what}: timed out") from None
+        except (aiohttp.ClientSSLError, ssl.SSLError) as exc:
+            raise RequestFailed(ErrorKind.TLS, f"{what}: TLS handshake failed: {exc}") from None
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, ssl.SSLError):
+                raise RequestFailed(
+                    ErrorKind.TLS, f"{what}: TLS handshake failed: {exc.os_error}"
+                ) from None
+            if isinstance(exc.os_error, ConnectionResetError):
+                # TCP was accepted, so the reset came during the TLS handshake: a server
+                # refusing the meter's certificate closes the connection this way.
+                raise RequestFailed(
+                    ErrorKind.TLS,
+                    f"{what}: TLS handshake failed: the server reset the connection "
+                    "(does it trust this meter's certificate?)",
+                ) from None
+            raise RequestFailed(ErrorKind.CONNECTION, f"{what}: {exc}") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise RequestFailed(
+                ErrorKind.CONNECTION, f"{what}: {type(exc).__name__}: {exc}"
+            ) from None
+        if 200 <= status < 300:
+            return Answer(status, location, data)
+        detail = self._error_detail(data)
+        if status >= 500 or status in (408, 429):
+            raise RequestFailed(
+                ErrorKind.SERVER if status >= 500 else ErrorKind.CLIENT,
+                f"{what}: {status}{detail}",
+                status=status,
+                retry_after=retry_after,
+            )
+        raise RequestFailed(
+            ErrorKind.CLIENT, f"{what}: {status}{detail}", status=status, retry=False
+        )
+
+    def _error_detail(self, body: bytes) -> str:
+        if not body:
+            return ""
+        try:
+            error = self.link.codec.parse(body, Error)
+        except Exception:  # a body that is not a 2030.5 Error is shown as text
+            text = body[:200].decode("utf-8", "replace").strip()
+            return f" ({text})" if text else ""
+        return f" (Error reasonCode {error.reason_code})"
+
+    # --- state ---------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """What the meter needs to resume after a restart: its physics and unsent samples."""
+        return {
+            "snapshot": self.model.snapshot().to_dict(),
+            "pending": [s.to_list() for s in self.buffer.samples()],
+            "post_rate": self.post_rate,
+        }
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP date: rare from 2030.5 servers; the backoff decides
