@@ -360,7 +360,7 @@ class MeterClient:
         return await self._get(self.link.resolve(answer.location), EndDevice)
 
     async def _check_registration(self, edev: EndDevice) -> None:
-        pin = self.settings.registration_pin
+        pin = self.settings.registration_pins.get(self.serial, self.settings.registration_pin)
         if pin is None:
             return
         if edev.registration_link is None:

@@ -71,11 +71,16 @@ class FleetSettings(BaseModel):
         default=10.0, gt=0, description="How long to browse DNS-SD for a gateway."
     )
     registration_pin: int | None = Field(
-        default=None,
+        default=111115,
         ge=0,
         le=999_999,
-        description="The PIN the meters were given out of band; a meter refuses a server "
-        "whose Registration carries another. Not checked if unset.",
+        description="The Registration PIN the meters were given out of band; a meter "
+        "refuses a server whose Registration carries another. 111115 is the gateway's "
+        "test-lab default (set your own on both sides); None: not checked.",
+    )
+    registration_pins: dict[str, int] = Field(
+        default_factory=dict,
+        description="PINs of single meters by serial, overriding registration_pin.",
     )
     proposed_post_rate: int | None = Field(
         default=None,

@@ -174,7 +174,13 @@ async def test_registers_creates_its_mirror_and_finds_them_again(rig: Rig) -> No
 async def test_registration_pin(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
     right = rig.meter(FleetSettings(registration_pin=111115))
     await rig.turn(right)
-    assert right.ready
+    assert right.ready and rig.gateway.requests["GET /edev/1/rg"] == 1
+    own = rig.meter(FleetSettings(registration_pin=222220, registration_pins={SERIAL: 111115}))
+    await rig.turn(own)
+    assert own.ready
+    unchecked = rig.meter(FleetSettings(registration_pin=None))
+    await rig.turn(unchecked)
+    assert unchecked.ready and rig.gateway.requests["GET /edev/1/rg"] == 2
     wrong = rig.meter(FleetSettings(registration_pin=222220))
     with caplog.at_level(logging.ERROR):
         await rig.turn(wrong)
