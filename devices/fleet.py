@@ -58,6 +58,24 @@ def missing_certificates(pki: Pki, serials: Sequence[str]) -> list[str]:
     return [serial for serial in serials if serial not in pki.devices]
 
 
+def raise_file_limit(needed: int) -> int:
+    """Raise this process's open-file limit towards ``needed`` (one socket per meter);
+    returns the limit now in force, which a warning names if it is still too low."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        log.warning(
+            f"the open-file limit is {soft}, below the {needed} this fleet needs "
+            "(one connection per meter): raise `ulimit -n`"
+        )
+    return int(soft)
+
+
 def dcap_url_of(server_url: str) -> URL:
     """The DeviceCapability URL of a configured server URL (``/dcap`` if it has no path)."""
     url = URL(server_url)
@@ -204,6 +222,7 @@ class Fleet:
     ) -> FleetStats:
         """Run the meters until ``stop`` is set (or forever); save their state at the end."""
         stop = stop or asyncio.Event()
+        raise_file_limit(len(self.campus.meters) + 256)
         self.dcap_url = await self.locate_gateway()
         if on_ready is not None:
             on_ready(self.dcap_url)
@@ -217,6 +236,7 @@ class Fleet:
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,
+            trace_configs=[self._connection_counter()],
         )
         tasks: list[asyncio.Task[None]] = []
         try:
@@ -234,6 +254,16 @@ class Fleet:
             self.save()
             await session.close()
         return self.stats
+
+    def _connection_counter(self) -> aiohttp.TraceConfig:
+        trace = aiohttp.TraceConfig()
+        stats = self.stats
+
+        async def opened(*_: object) -> None:
+            stats.connections += 1
+
+        trace.on_connection_create_end.append(opened)
+        return trace
 
     async def _start(
         self, clients: list[MeterClient], tasks: list[asyncio.Task[None]], stop: asyncio.Event

@@ -11,15 +11,12 @@ six, or two when its telemetry was shed) and of *samples* (one instant of one me
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 from devices.mirror import Sample
-
-log = logging.getLogger(__name__)
 
 
 class MeterPhase(Enum):
@@ -138,6 +135,9 @@ class FleetStats:
     shed_registers: int = 0
     refused_readings: int = 0
     """Readings the gateway refused with a 4xx and that were not retried."""
+    connections: int = 0
+    """TLS connections opened (each a handshake): about one per meter while keep-alive
+    holds; more when the gateway closes idle connections or requests fail."""
     observers: list[FleetObserver] = field(default_factory=list)
 
     def subscribe(self, observer: FleetObserver) -> None:
@@ -221,4 +221,5 @@ class FleetStats:
             "shed_telemetry": self.shed_telemetry,
             "shed_registers": self.shed_registers,
             "refused_readings": self.refused_readings,
+            "connections": self.connections,
         }

@@ -269,3 +269,37 @@ def bench_worker(
         meters, backlog, rate, seconds, tick=tick, scratch=scratch, database_url=database_url
     )
     worker_bench.report(figures, click.echo)
+
+
+@bench.command("meters")
+@click.option(
+    "--meters", "count", default=1_000, show_default=True, type=click.IntRange(1, 99_999),
+    help="Synthetic meters to run.",
+)  # fmt: skip
+@click.option(
+    "--window", default=60.0, show_default=True, type=click.FloatRange(min=15.0),
+    help="Seconds of steady state measured (whole 15 s periods are best).",
+)  # fmt: skip
+@click.option(
+    "--server-url",
+    help="A running gateway to use (its postRate should be 15 s) instead of starting one.",
+)
+@click.option(
+    "--scratch",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Scratch directory (PKI kept between runs) [default: the system temp directory].",
+)
+def bench_meters(count: int, window: float, server_url: str | None, scratch: Path | None) -> None:
+    """Meters per CPU core at a 15 s postRate, against the gateway in another process."""
+    import tempfile
+
+    from gridmirror.bench import meters as meters_bench
+
+    scratch = scratch or Path(tempfile.gettempdir()) / f"gridmirror-bench-meters-{count}"
+    click.echo(f"meters: {count:,} synthetic meters at a 15 s postRate, window {window:g} s")
+    try:
+        result = meters_bench.run(count, window, scratch, server_url, click.echo)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in meters_bench.report(result):
+        click.echo(line)

@@ -71,6 +71,7 @@ async def test_a_fleet_posts_saves_and_resumes(
     first, delivered = fleet()
     stats = await run_for(first, 3.5)
     assert stats.active_meters() == 0  # all stopped
+    assert stats.connections == 3  # one keep-alive TLS connection per meter
     assert set(delivered.by_meter) == {m.lfdi for m in stats.meters.values()}
     assert all(len(samples) >= 2 for samples in delivered.by_meter.values())
     stored = stored_imports(fake_gateway)
