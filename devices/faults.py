@@ -38,6 +38,9 @@ from devices.settings import FaultKind, FaultSpec
 _VALUE = re.compile(rb"<value>(-?\d+)</value>")
 
 
+_UNSEEDED = random.Random()
+
+
 @dataclass
 class MeterFaults:
     """The faults that apply to one meter."""
@@ -49,7 +52,8 @@ class MeterFaults:
     backwards_wh: int = 0
     skew_s: int = 0
     foreign_cert: bool = False
-    rng: random.Random = field(default_factory=random.Random, repr=False)
+    rng: random.Random = field(default=_UNSEEDED, repr=False)
+    """Seeded per meter by fleet_faults; meters without faults share one (never drawn)."""
 
     @property
     def any(self) -> bool:
