@@ -87,12 +87,14 @@ class RequestFailed(Exception):
         status: int | None = None,
         retry: bool = True,
         retry_after: float | None = None,
+        location: str | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = kind
         self.status = status
         self.retry = retry
         self.retry_after = retry_after
+        self.location = location
 
 
 class MeterRefused(Exception):
@@ -351,13 +353,19 @@ class MeterClient:
                 changed_time=int(self.timeline.now()),
             ),
         )
-        answer = await self._send("POST", list_url, body)
-        if answer.location is None:
-            raise RequestFailed(
-                ErrorKind.PROTOCOL, "EndDevice created without a Location", retry=True
-            )
-        log.info(f"{self.serial}: registered as {answer.location}", extra={"serial": self.serial})
-        return await self._get(self.link.resolve(answer.location), EndDevice)
+        try:
+            answer = await self._send("POST", list_url, body)
+            location = answer.location
+        except RequestFailed as exc:
+            # Registered already (out of band, or a list page that did not show it): the
+            # server answers 409 with the Location of the existing EndDevice.
+            if exc.status != 409 or exc.location is None:
+                raise
+            location = exc.location
+        if location is None:
+            raise RequestFailed(ErrorKind.PROTOCOL, "EndDevice created without a Location")
+        log.info(f"{self.serial}: registered as {location}", extra={"serial": self.serial})
+        return await self._get(self.link.resolve(location), EndDevice)
 
     async def _check_registration(self, edev: EndDevice) -> None:
         pin = self.settings.registration_pins.get(self.serial, self.settings.registration_pin)
@@ -607,7 +615,11 @@ class MeterClient:
                 retry_after=retry_after,
             )
         raise RequestFailed(
-            ErrorKind.CLIENT, f"{what}: {status}{detail}", status=status, retry=False
+            ErrorKind.CLIENT,
+            f"{what}: {status}{detail}",
+            status=status,
+            retry=False,
+            location=location,
         )
 
     def _error_detail(self, body: bytes) -> str:

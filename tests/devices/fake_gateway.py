@@ -62,6 +62,8 @@ class FakeGateway:
     fail_posts: list[int] = field(default_factory=list)
     """Statuses to answer the next POSTs of readings with, one each, before storing."""
     delay_s: float = 0.0
+    hide_edevs: bool = False
+    """The EndDeviceList shows nothing (a registration the meter cannot see)."""
     edevs: dict[str, EndDevice] = field(default_factory=dict)
     mups: dict[str, MirrorUsagePoint] = field(default_factory=dict)  # by id
     readings: dict[tuple[str, str, int | None], StoredReading] = field(default_factory=dict)
@@ -155,7 +157,7 @@ class FakeGateway:
     async def edev_list(self, request: web.Request) -> web.Response:
         await self._pause(request)
         lfdi = self._lfdi(request)
-        items = tuple(e for e in self.edevs.values() if e.lfdi == lfdi)
+        items = tuple(e for e in self.edevs.values() if e.lfdi == lfdi and not self.hide_edevs)
         return self._xml(
             EndDeviceList(href="/edev", all=len(items), results=len(items), items=items)
         )
@@ -169,6 +171,10 @@ class FakeGateway:
         lfdi = self._lfdi(request)
         if edev.lfdi != lfdi:
             return self._error(400, 1)
+        for known in self.edevs.values():
+            if known.lfdi == lfdi:  # registered once: 409 with the existing one's Location
+                assert known.href is not None
+                return self._xml(Error(reason_code=1), 409, Location=known.href)
         number = str(len(self.edevs) + 1)
         href = f"/edev/{number}"
         self.edevs[number] = EndDevice(

@@ -215,6 +215,37 @@ async def test_a_gateway_restart_loses_nothing_and_duplicates_nothing(
     assert samples == stats.samples_generated
 
 
+async def test_the_registration_pin_is_checked_against_the_gateways(
+    campus_pki: Pki, codec: Codec, tmp_path: Path
+) -> None:
+    ours, theirs = campus_pki.device("GM-SYN-00001"), campus_pki.device("GM-SYN-00002")
+    gw_settings = gateway_settings(tmp_path, registration_pins={ours.lfdi: 123453})
+    gateway = Gateway(gw_settings, Sep2Settings(), campus_pki, PkiSettings(), codec=codec)
+    await gateway.start()
+    try:
+        settings = FleetSettings(
+            count=2, server_url=gateway.url, registration_pins={"GM-SYN-00001": 123453}
+        )
+        fleet, delivered = make_fleet(
+            fleet_campus(settings), settings, campus_pki, codec, tmp_path / "m"
+        )
+        await run_until(fleet, lambda: len(delivered.by_lfdi) == 2, 15)
+        assert set(delivered.by_lfdi) == {ours.lfdi, theirs.lfdi}
+        # The gateway gives GM-SYN-00002 the default PIN; a meter told another refuses it.
+        settings = settings.model_copy(
+            update={"registration_pins": {"GM-SYN-00001": 123453, "GM-SYN-00002": 654321}}
+        )
+        fleet, delivered = make_fleet(
+            fleet_campus(settings), settings, campus_pki, codec, tmp_path / "m2"
+        )
+        stats = await run_until(fleet, lambda: len(delivered.by_lfdi) == 1, 10)
+        refused = stats.meters["GM-SYN-00002"]
+        assert "Registration PIN 111115 is not ours (654321)" in (refused.last_error or "")
+        assert set(delivered.by_lfdi) == {ours.lfdi}
+    finally:
+        await gateway.stop()
+
+
 # --- 1,000 meters: the gateway in its own process ---------------------------------------
 
 

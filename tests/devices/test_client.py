@@ -171,6 +171,15 @@ async def test_registers_creates_its_mirror_and_finds_them_again(rig: Rig) -> No
     assert rig.gateway.requests["POST /mup"] == 1
 
 
+async def test_registered_already_is_a_409_with_its_location(rig: Rig) -> None:
+    await rig.turn(rig.meter())
+    rig.gateway.hide_edevs = True
+    again = rig.meter()
+    await rig.turn(again)
+    assert again.ready and rig.gateway.requests["POST /edev"] == 2
+    assert len(rig.gateway.edevs) == 1
+
+
 async def test_registration_pin(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
     right = rig.meter(FleetSettings(registration_pin=111115))
     await rig.turn(right)
