@@ -31,7 +31,6 @@ import hashlib
 import logging
 import ssl
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -63,6 +62,7 @@ from sep2 import (
 log = logging.getLogger(__name__)
 
 T = TypeVar("T", bound=Sep2Object)
+L = TypeVar("L", EndDeviceList, MirrorUsagePointList)
 
 DEFAULT_POST_RATE = 900  # the standard's default when a server gives none
 DEFAULT_POLL_RATE = 900
@@ -340,11 +340,10 @@ class MeterClient:
         if dcap.end_device_list_link is None:
             raise MeterRefused("the server's DeviceCapability has no EndDeviceListLink")
         list_url = self.link.resolve(dcap.end_device_list_link.href)
-        async for item in self._list_items(list_url, EndDeviceList):
-            if not isinstance(item, EndDevice):
-                continue
-            if item.sfdi == self.status.sfdi or (item.lfdi or "") == self.status.lfdi:
-                return item
+        for page in await self._list_pages(list_url, EndDeviceList):
+            for item in page.items:
+                if item.sfdi == self.status.sfdi or (item.lfdi or "") == self.status.lfdi:
+                    return item
         body = self.link.shapes.serialise(
             self.link.codec,
             EndDevice(
@@ -393,15 +392,19 @@ class MeterClient:
 
     async def _find_or_create_mirror(self, list_url: URL) -> tuple[URL, MirrorUsagePoint]:
         ours = set(self.mirror.mmr_mrids.values())
-        async for item in self._list_items(list_url, MirrorUsagePointList):
-            if item.mrid != self.mirror.mup_mrid or item.href is None:
-                continue
-            url = self.link.resolve(item.href)
-            mup = await self._get(url, MirrorUsagePoint)
+        pages = await self._list_pages(list_url, MirrorUsagePointList)
+        # How often to re-read the mirror: ours, else what the server suggests.
+        self.poll_s = self.settings.mup_poll_s or pages[0].poll_rate or DEFAULT_POLL_RATE
+        found = [m for p in pages for m in p.items if m.mrid == self.mirror.mup_mrid and m.href]
+        if found:
+            mup = found[0]
+            url = self.link.resolve(mup.href or "")
+            if mup.post_rate is None:  # a list that shows less than the resource
+                mup = await self._get(url, MirrorUsagePoint)
             listed = {m.mrid for m in mup.mirror_meter_readings}
             if not listed or ours <= listed:
                 return url, mup
-            break  # ours, but without all our MirrorMeterReadings: post it again
+            # Ours, but without all our MirrorMeterReadings: post it again (an update).
         body = self.link.shapes.serialise(
             self.link.codec, self.mirror.usage_point(self.settings.proposed_post_rate)
         )
@@ -533,19 +536,17 @@ class MeterClient:
 
     # --- HTTP ------------------------------------------------------------------------------
 
-    async def _list_items(
-        self, url: URL, list_type: type[EndDeviceList] | type[MirrorUsagePointList]
-    ) -> AsyncIterator[Any]:
-        """Every item of a list resource, page by page."""
+    async def _list_pages(self, url: URL, list_type: type[L]) -> list[L]:
+        """Every page of a list resource (a device sees only its own items: a page or two)."""
+        pages: list[L] = []
         start = 0
         while True:
             page = await self._get(url.update_query(s=start, l=LIST_LIMIT), list_type)
-            for item in page.items:
-                yield item
+            pages.append(page)
             start += len(page.items)
             total = page.all if page.all is not None else start
             if not page.items or start >= total:
-                return
+                return pages
 
     async def _get(self, url: URL, expect: type[T]) -> T:
         answer = await self._send("GET", url)

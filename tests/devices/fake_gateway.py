@@ -228,7 +228,13 @@ class FakeGateway:
         )
         items = tuple(self._mup_view(n) for n in numbers)
         return self._xml(
-            MirrorUsagePointList(href="/mup", all=len(items), results=len(items), items=items)
+            MirrorUsagePointList(
+                href="/mup",
+                poll_rate=self.poll_rate,
+                all=len(items),
+                results=len(items),
+                items=items,
+            )
         )
 
     async def mup_create(self, request: web.Request) -> web.Response:

@@ -297,6 +297,19 @@ async def test_a_vanished_mirror_is_created_again(rig: Rig) -> None:
     assert len(rig.recorder.delivered) == 2
 
 
+async def test_the_servers_poll_rate_paces_the_mirror_re_reads(rig: Rig) -> None:
+    rig.gateway.poll_rate = 30
+    meter = rig.meter()
+    await rig.turn(meter)
+    assert meter.poll_s == 30
+    for _ in range(4):
+        await rig.turn(meter, 15)
+    assert rig.gateway.requests["GET /mup/1"] == 3  # at setup, then after 30 and 60 s
+    ours = rig.meter(FleetSettings(mup_poll_s=600))
+    await rig.turn(ours)
+    assert ours.poll_s == 600
+
+
 async def test_post_rate_change_is_noticed(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
     meter = rig.meter(FleetSettings(mup_poll_s=60))
     await rig.turn(meter)
