@@ -41,7 +41,7 @@ from devices.backoff import Backoff
 from devices.buffer import SampleBuffer
 from devices.faults import MeterFaults
 from devices.meter import MeterModel
-from devices.mirror import MeterMirror, Sample, ShapeCheck, sample_of
+from devices.mirror import MeterMirror, Sample, ShapeCheck, der_mirror, sample_of
 from devices.settings import FleetSettings
 from devices.stats import ErrorKind, FleetStats, MeterPhase, MeterStatus
 from devices.timeline import Timeline
@@ -160,6 +160,13 @@ class MeterClient:
         self.stats = stats
         self.faults = faults or MeterFaults()
         self.mirror = MeterMirror(status.lfdi, pen, status.serial)
+        spec = model.spec
+        self.der = (
+            der_mirror(status.lfdi, pen, status.serial, battery=spec.battery is not None)
+            if settings.der_mirror and spec.pv_kwp > 0
+            else None
+        )
+        self.der_url: URL | None = None
         self.buffer = SampleBuffer(settings.buffer_samples, settings.buffer_registers)
         for sample in pending or ():
             self.buffer.append(sample)
@@ -323,7 +330,9 @@ class MeterClient:
         edev = await self._find_or_register(dcap)
         await self._check_registration(edev)
         mup_list_url = await self._mirror_list_url(dcap)
-        self.mup_url, mup = await self._find_or_create_mirror(mup_list_url)
+        self.mup_url, mup = await self._find_or_create_mirror(mup_list_url, self.mirror)
+        if self.der is not None:
+            self.der_url, _ = await self._find_or_create_mirror(mup_list_url, self.der)
         self._apply_post_rate(mup)
         self.status.mup_href = str(self.mup_url.path)
         self.ready = True
@@ -390,12 +399,14 @@ class MeterClient:
             )
         return self.link.resolve(dcap.mirror_usage_point_list_link.href)
 
-    async def _find_or_create_mirror(self, list_url: URL) -> tuple[URL, MirrorUsagePoint]:
-        ours = set(self.mirror.mmr_mrids.values())
+    async def _find_or_create_mirror(
+        self, list_url: URL, mirror: MeterMirror
+    ) -> tuple[URL, MirrorUsagePoint]:
+        ours = set(mirror.mmr_mrids.values())
         pages = await self._list_pages(list_url, MirrorUsagePointList)
         # How often to re-read the mirror: ours, else what the server suggests.
         self.poll_s = self.settings.mup_poll_s or pages[0].poll_rate or DEFAULT_POLL_RATE
-        found = [m for p in pages for m in p.items if m.mrid == self.mirror.mup_mrid and m.href]
+        found = [m for p in pages for m in p.items if m.mrid == mirror.mup_mrid and m.href]
         if found:
             mup = found[0]
             url = self.link.resolve(mup.href or "")
@@ -406,7 +417,7 @@ class MeterClient:
                 return url, mup
             # Ours, but without all our MirrorMeterReadings: post it again (an update).
         body = self.link.shapes.serialise(
-            self.link.codec, self.mirror.usage_point(self.settings.proposed_post_rate)
+            self.link.codec, mirror.usage_point(self.settings.proposed_post_rate)
         )
         answer = await self._send("POST", list_url, body)
         if answer.location is None:
@@ -417,7 +428,7 @@ class MeterClient:
         log.info(
             f"{self.serial}: mirror {'created' if answer.status == 201 else 'updated'} at "
             f"{answer.location}",
-            extra={"serial": self.serial, "mrid": self.mirror.mup_mrid},
+            extra={"serial": self.serial, "mrid": mirror.mup_mrid},
         )
         return url, await self._get(url, MirrorUsagePoint)
 
@@ -518,7 +529,32 @@ class MeterClient:
                 await self._send("POST", self.mup_url, body)
             except RequestFailed as exc:
                 log.info(f"{self.serial}: duplicate post failed: {exc}")
+        if self.der_url is not None:
+            await self._post_der(batch)
         return True
+
+    async def _post_der(self, samples: list[Sample]) -> None:
+        """Post the DER mirror's readings of ``samples``: best effort, never retried (it
+        is telemetry for dashboards; the energy is in the site mirror's registers)."""
+        assert self.der is not None and self.der_url is not None
+        document = self.der.readings(samples, self.post_rate)
+        if not document.items:
+            return  # the telemetry of these samples was shed
+        started = time.perf_counter()
+        try:
+            await self._send(
+                "POST", self.der_url, self.link.shapes.serialise(self.link.codec, document)
+            )
+        except RequestFailed as exc:
+            self.stats.failed(self.status, exc.kind, time.perf_counter() - started, str(exc))
+            log.info(f"{self.serial}: DER readings not posted: {exc}")
+            if exc.status == 404:
+                self.ready = False  # the DER mirror is gone: set up again (finds the site one)
+            return
+        self.stats.der_readings_published += sum(
+            len(m.mirror_reading_sets[0].readings) if m.mirror_reading_sets else 1
+            for m in document.items
+        )
 
     def _report_shed(self) -> None:
         self._shedding = False

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from devices.meter import MeterState
@@ -87,6 +87,12 @@ class Telemetry(NamedTuple):
     """Frequency, 0.01 Hz."""
     power_factor_milli: int
     """Power factor, 0.001."""
+    pv_w: int = 0
+    """Mean PV output over the step, W (what a DER mirror posts)."""
+    battery_w: int = 0
+    """Mean battery power over the step, W (+ charging, - discharging)."""
+    soc_permille: int | None = None
+    """Battery state of charge at the end of the step, 0.1 % (None: no battery)."""
 
 
 class Sample(NamedTuple):
@@ -122,7 +128,9 @@ def sample_from_list(data: object) -> Sample:
         raise ValueError("not a saved sample")
     if telemetry is None:
         return Sample(time_s, import_wh, export_wh, None)
-    if not isinstance(telemetry, list) or len(telemetry) != 5 or not all(map(_is_int, telemetry)):
+    if not isinstance(telemetry, list) or len(telemetry) not in (5, 8):
+        raise ValueError("not a saved sample")
+    if not all(_is_int(v) or (i == 7 and v is None) for i, v in enumerate(telemetry)):
         raise ValueError("not a saved sample")
     return Sample(time_s, import_wh, export_wh, Telemetry(*telemetry))
 
@@ -145,6 +153,9 @@ def sample_of(state: MeterState, since_s: int, time_s: int) -> Sample:
             round(state.voltage_v * 10),
             round(state.frequency_hz * 100),
             round(state.power_factor * 1000),
+            round(state.pv_w),
+            round(state.battery_w),
+            None if state.soc is None else round(state.soc * 1000),
         ),
     )
 
@@ -194,7 +205,10 @@ class Quantity:
 
 def _telemetry(name: str) -> Callable[[Sample], int | None]:
     def value(sample: Sample) -> int | None:
-        return None if sample.telemetry is None else int(getattr(sample.telemetry, name))
+        if sample.telemetry is None:
+            return None
+        found = getattr(sample.telemetry, name)
+        return None if found is None else int(found)
 
     return value
 
@@ -229,27 +243,69 @@ QUANTITIES: tuple[Quantity, ...] = (
 REGISTER_ROLES = ("import", "export")
 TELEMETRY_ROLES = tuple(q.role for q in QUANTITIES if q.role not in REGISTER_ROLES)
 
+# The DER mirror (opt-in, meters.der_mirror): what the PV and the battery behind the
+# meter do, for dashboards. Stored by the gateway, never settled (isDER).
+_SOC = ReadingType(
+    accumulation_behaviour=AccumulationBehaviour.INSTANTANEOUS,
+    commodity=Commodity.ELECTRICITY_SECONDARY,
+    kind=Kind.NOT_APPLICABLE,
+    power_of_ten_multiplier=-1,
+    uom=Uom.NOT_APPLICABLE,  # the XSD's UomType has no percent
+)
+DER_QUANTITIES: tuple[Quantity, ...] = (
+    Quantity(
+        "pv_power",
+        "Average PV output (W)",
+        replace(_AVERAGE_POWER, flow_direction=FlowDirection.REVERSE),
+        _telemetry("pv_w"),
+        True,
+    ),
+    Quantity(
+        "battery_power", "Average battery charge (W)", _AVERAGE_POWER, _telemetry("battery_w"), True
+    ),
+    Quantity("battery_soc", "Battery state of charge (%)", _SOC, _telemetry("soc_permille")),
+)
+"""The DER mirror's MirrorMeterReadings: PV output (reverse flow), battery power (+
+charging), battery state of charge in 0.1 %; a meter without a battery has only the first."""
+DER_ROLE_FLAGS = RoleFlags.IS_MIRROR | RoleFlags.IS_DER
+
 
 # --- One meter's mirror -------------------------------------------------------------------
 
 
 class MeterMirror:
-    """The documents of one meter's mirror; cheap to build, immutable."""
+    """The documents of one meter's mirror; cheap to build, immutable.
 
-    def __init__(self, lfdi: str, pen: int, serial: str) -> None:
+    The site mirror by default; :func:`der_mirror` gives the DER mirror of the same meter.
+    """
+
+    def __init__(
+        self,
+        lfdi: str,
+        pen: int,
+        serial: str,
+        *,
+        name: str = "mup",
+        quantities: tuple[Quantity, ...] = QUANTITIES,
+        role_flags: int = int(ROLE_FLAGS),
+        description: str | None = None,
+    ) -> None:
         self.lfdi = lfdi
         self.pen = pen
         self.serial = serial
-        self.mup_mrid = mrid_for(pen, lfdi, "mup")
-        self.mmr_mrids = {q.role: mrid_for(pen, lfdi, "mmr", q.role) for q in QUANTITIES}
+        self.quantities = quantities
+        self.role_flags = role_flags
+        self.description = (description or serial)[:32]
+        self.mup_mrid = mrid_for(pen, lfdi, name)
+        self.mmr_mrids = {q.role: mrid_for(pen, lfdi, "mmr", q.role) for q in quantities}
 
     def usage_point(self, post_rate: int | None = None) -> MirrorUsagePoint:
         """The MirrorUsagePoint to create: its MirrorMeterReadings with their ReadingTypes,
         no readings; ``post_rate`` is a proposal the server may override."""
         return MirrorUsagePoint(
             mrid=self.mup_mrid,
-            description=self.serial[:32],
-            role_flags=int(ROLE_FLAGS),
+            description=self.description,
+            role_flags=self.role_flags,
             service_category_kind=ServiceKind.ELECTRICITY,
             status=UsagePointStatus.ON,
             device_lfdi=self.lfdi,
@@ -259,7 +315,7 @@ class MeterMirror:
                     description=q.description,
                     reading_type=q.reading_type,
                 )
-                for q in QUANTITIES
+                for q in self.quantities
             ),
             post_rate=post_rate,
         )
@@ -270,7 +326,7 @@ class MeterMirror:
             raise ValueError("no samples to post")
         last = samples[-1].time
         items = []
-        for q in QUANTITIES:
+        for q in self.quantities:
             readings = [r for s in samples if (r := _reading(q, s)) is not None]
             if not readings:
                 continue
@@ -302,6 +358,20 @@ class MeterMirror:
             time_period=DateTimeInterval(duration=end - start, start=start),
             readings=tuple(readings),
         )
+
+
+def der_mirror(lfdi: str, pen: int, serial: str, *, battery: bool) -> MeterMirror:
+    """The DER mirror of a meter with PV (and maybe a battery)."""
+    quantities = DER_QUANTITIES if battery else DER_QUANTITIES[:1]
+    return MeterMirror(
+        lfdi,
+        pen,
+        serial,
+        name="der-mup",
+        quantities=quantities,
+        role_flags=int(DER_ROLE_FLAGS),
+        description=f"{serial} DER",
+    )
 
 
 def _reading(quantity: Quantity, sample: Sample) -> Reading | None:

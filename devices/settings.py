@@ -98,6 +98,12 @@ class FleetSettings(BaseModel):
     check_hostname: bool = Field(
         default=True, description="Check the gateway's certificate names its host."
     )
+    der_mirror: bool = Field(
+        default=False,
+        description="Meters with PV also mirror their DER (roleFlags isMirror|isDER): PV "
+        "output, battery power and state of charge, for dashboards; the gateway stores it "
+        "and never settles it. One more POST per period for each such meter.",
+    )
     # --- reliability
     backoff_base_s: float = Field(default=1.0, gt=0, description="First retry delay ceiling.")
     backoff_cap_s: float = Field(default=300.0, gt=0, description="Largest retry delay.")

@@ -135,6 +135,8 @@ class FleetStats:
     shed_registers: int = 0
     refused_readings: int = 0
     """Readings the gateway refused with a 4xx and that were not retried."""
+    der_readings_published: int = 0
+    """Readings of DER mirrors (PV, battery) the gateway accepted (meters.der_mirror)."""
     connections: int = 0
     """TLS connections opened (each a handshake): about one per meter while keep-alive
     holds; more when the gateway closes idle connections or requests fail."""
@@ -221,5 +223,6 @@ class FleetStats:
             "shed_telemetry": self.shed_telemetry,
             "shed_registers": self.shed_registers,
             "refused_readings": self.refused_readings,
+            "der_readings_published": self.der_readings_published,
             "connections": self.connections,
         }

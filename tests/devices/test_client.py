@@ -83,12 +83,13 @@ class Rig:
         model: MeterModel | None = None,
         pending: list[Sample] | None = None,
         post_rate: int | None = None,
+        serial: str = SERIAL,
     ) -> MeterClient:
         settings = settings or FleetSettings(backoff_base_s=1.0, backoff_cap_s=8.0)
         campus = synthetic_fleet(3, 2030, load_campus().site)
-        model = model or MeterModel(campus.meter(SERIAL), Site(campus.site, 2030), start)
-        device = self.pki.device(SERIAL)
-        status = MeterStatus(SERIAL, device.lfdi, device.sfdi)
+        model = model or MeterModel(campus.meter(serial), Site(campus.site, 2030), start)
+        device = self.pki.device(serial)
+        status = MeterStatus(serial, device.lfdi, device.sfdi)
         self.stats.add_meter(status)
         link = GatewayLink(
             self.session,
@@ -100,7 +101,7 @@ class Rig:
         return MeterClient(
             model,
             status,
-            context or meter_context(self.pki, SERIAL, PkiSettings()),  # type: ignore[arg-type]
+            context or meter_context(self.pki, serial, PkiSettings()),  # type: ignore[arg-type]
             link,
             settings,
             32473,
@@ -341,6 +342,27 @@ async def test_a_refused_connection_is_retried_until_the_gateway_is_back(rig: Ri
     await rig.turn(meter)
     assert len(meter.buffer) == 0 and len(rig.recorder.delivered) == 4
     assert rig.stored_registers() == registers_of(rig.recorder.delivered)
+
+
+async def test_a_der_mirror_carries_pv_and_battery(rig: Rig) -> None:
+    prosumer = rig.meter(FleetSettings(der_mirror=True), serial="GM-SYN-00002")
+    consumer = rig.meter(FleetSettings(der_mirror=True))
+    await rig.turn(prosumer)
+    await rig.turn(consumer)
+    assert consumer.der is None  # no PV, no DER mirror
+    assert prosumer.der is not None and prosumer.der_url is not None
+    der = next(m for m in rig.gateway.mups.values() if m.role_flags & 0x08)
+    assert der.mrid == prosumer.der.mup_mrid
+    assert [m.mrid for m in der.mirror_meter_readings] == [prosumer.der.mmr_mrids["pv_power"]]
+    await rig.turn(prosumer, 15)
+    pv = [
+        r for r in rig.gateway.readings.values() if r.mmr_mrid == prosumer.der.mmr_mrids["pv_power"]
+    ]
+    (sample,) = rig.recorder.delivered
+    assert sample.telemetry is not None
+    assert [r.value for r in pv] == [sample.telemetry.pv_w]
+    assert rig.stats.der_readings_published == 1
+    assert len(rig.gateway.mups) == 3
 
 
 # --- faults --------------------------------------------------------------------------------

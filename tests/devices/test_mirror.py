@@ -166,6 +166,34 @@ def test_shape_check_validates_each_shape_once_then_samples() -> None:
         ShapeCheck(1.5)
 
 
+def test_der_mirror(codec: Codec) -> None:
+    from devices.mirror import DER_ROLE_FLAGS, der_mirror
+
+    hybrid = der_mirror(LFDI, PEN, "GM-ENG-01", battery=True)
+    prosumer = der_mirror(LFDI, PEN, "GM-ENG-01", battery=False)
+    site = MeterMirror(LFDI, PEN, "GM-ENG-01")
+    assert hybrid.mup_mrid == prosumer.mup_mrid != site.mup_mrid
+    assert not set(hybrid.mmr_mrids.values()) & set(site.mmr_mrids.values())
+    mup = codec.parse(codec.serialise(hybrid.usage_point()), MirrorUsagePoint)
+    assert mup.role_flags == DER_ROLE_FLAGS and mup.description == "GM-ENG-01 DER"
+    assert len(mup.mirror_meter_readings) == 3 and len(prosumer.quantities) == 1
+    tele = Telemetry(985, 1200, 2301, 5001, 950, pv_w=30_000, battery_w=-2_500, soc_permille=615)
+    samples = [Sample(1000, 5, 2, tele), Sample(1015, 6, 2, tele._replace(since=1000))]
+    body = codec.serialise(hybrid.readings(samples, 15))
+    readings = extract_readings(
+        codec.parse(body, MirrorMeterReadingList), reading_types=reading_types_of(mup)
+    )
+    assert all(r.register is None for r in readings)  # never an energy register
+    values = {(r.mmr_mrid, r.start): r.value for r in readings}
+    assert values[(hybrid.mmr_mrids["pv_power"], 985)] == 30_000
+    assert values[(hybrid.mmr_mrids["battery_power"], 1000)] == -2_500
+    assert values[(hybrid.mmr_mrids["battery_soc"], 1015)] == Decimal("61.5")
+    # Without a battery the state of charge is absent, and so is its reading.
+    no_battery = Sample(1000, 5, 2, tele._replace(soc_permille=None))
+    assert len(prosumer.readings([no_battery], 15).items) == 1
+    assert not hybrid.readings([no_battery.registers_only()], 15).items
+
+
 def test_no_samples_no_document() -> None:
     with pytest.raises(ValueError):
         MeterMirror(LFDI, PEN, "X1").readings([], 15)
