@@ -474,10 +474,6 @@ class MeterClient:
             sent = await self._post_readings(batch)
             if sent is None:  # the batch was split or the mirror re-created: go again
                 continue
-            self.buffer.drop(len(batch))
-            self.status.buffered = len(self.buffer)
-            if not self.buffer:
-                self._report_shed()
             if not sent:
                 # Refused with a 4xx: nothing more before the next reading is due, so a
                 # gateway that refuses everything never sees a burst from this meter.
@@ -510,6 +506,7 @@ class MeterClient:
                 return None
             if exc.retry:
                 raise
+            self._done_with(batch)
             self.stats.failed(self.status, exc.kind, time.perf_counter() - started, str(exc))
             self.stats.refused(self.status, samples)
             log.warning(
@@ -519,6 +516,9 @@ class MeterClient:
             )
             return False
         seconds = time.perf_counter() - started
+        # Out of the buffer before anything else is awaited: a meter stopped from here on
+        # must not keep (and save, and send again) what the gateway has acknowledged.
+        self._done_with(batch)
         self._fresh_setup = False
         self.backoff.succeeded()
         self.status.last_post = self.timeline.clock()
@@ -532,6 +532,13 @@ class MeterClient:
         if self.der_url is not None:
             await self._post_der(batch)
         return True
+
+    def _done_with(self, batch: list[Sample]) -> None:
+        """Remove a batch the gateway acknowledged (or refused for good) from the buffer."""
+        self.buffer.drop(len(batch))
+        self.status.buffered = len(self.buffer)
+        if not self.buffer:
+            self._report_shed()
 
     async def _post_der(self, samples: list[Sample]) -> None:
         """Post the DER mirror's readings of ``samples``: best effort, never retried (it

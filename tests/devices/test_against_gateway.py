@@ -189,10 +189,22 @@ async def test_the_campus_finds_the_gateway_by_mdns_and_every_reading_is_stored_
     assert stats.connections == 25  # one TLS connection per meter, kept alive
     samples = assert_stored_once(delivered, gateway.settings.database_url or "", fleet)
     assert samples >= stats.samples_published >= 75
-    assert stats.readings_published == samples * READINGS_PER_SAMPLE
-    # The PV meters' DER mirrors were stored too (and, above, not settled).
-    assert stored(gateway.settings.database_url or "").der_rows == stats.der_readings_published
-    assert stats.der_readings_published >= 3 * sum(1 for m in campus.meters if m.pv_kwp > 0)
+    assert stats.readings_published == stats.samples_published * READINGS_PER_SAMPLE
+    # The PV meters' DER mirrors were stored too (and, above, not settled); a DER POST in
+    # flight at the stop may be stored without its 201 having been read.
+    database_url = gateway.settings.database_url or ""
+    der_rows = stored(database_url).der_rows
+    assert 0 < stats.der_readings_published <= der_rows <= stats.der_readings_published + 3 * 25
+    engine = sqlalchemy.create_engine(database_url)
+    with engine.connect() as conn:
+        der_owners = set(
+            conn.execute(
+                sqlalchemy.text("select device_lfdi from mirror_usage_point where role_flags = 9")
+            ).scalars()
+        )
+    engine.dispose()
+    with_pv = {stats.meters[m.serial].lfdi for m in campus.meters if m.pv_kwp > 0}
+    assert der_owners == with_pv and len(with_pv) == 16
 
 
 async def test_a_gateway_restart_loses_nothing_and_duplicates_nothing(
