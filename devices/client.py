@@ -233,7 +233,7 @@ class MeterClient:
         except RequestFailed as exc:
             self._failed(exc)
         except MeterRefused as exc:
-            log.error(f"{self.serial}: {exc}", extra={"serial": self.serial})
+            log.warning(f"{self.serial}: {exc}", extra={"serial": self.serial})
             self.status.last_error = str(exc)
             self.stats.set_phase(self.status, MeterPhase.REFUSED)
             self.ready = False
@@ -244,12 +244,14 @@ class MeterClient:
         if exc.retry:
             delay = self.backoff.failed(exc.retry_after)
             self.stats.set_phase(self.status, MeterPhase.RETRYING)
-            level = logging.INFO if self.backoff.failures > 1 else logging.WARNING
+            # Transient, and thousands of meters see the same outage: each says so at
+            # INFO; the fleet sums them up at WARNING (devices.fleet).
+            level = logging.INFO
         else:
             # Not transient (a 4xx while setting up): wait as long as the cap allows.
             delay = self.settings.backoff_cap_s
             self.stats.set_phase(self.status, MeterPhase.REFUSED)
-            level = logging.ERROR
+            level = logging.WARNING
         self._retry_at = self.timeline.clock() + delay
         log.log(
             level,

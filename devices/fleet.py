@@ -48,6 +48,7 @@ from sep2 import Codec
 log = logging.getLogger(__name__)
 
 FOREIGN_PKI_DIR = "foreign-pki"
+FAILURE_SUMMARY_S = 30.0
 
 
 class FleetError(Exception):
@@ -274,11 +275,12 @@ class Fleet:
         try:
             parts = self.build(session, self.dcap_url)
             saver = asyncio.create_task(self._save_every(stop))
+            watcher = asyncio.create_task(self._watch_failures(stop))
             starter = asyncio.create_task(self._start(parts.clients, tasks, stop))
             await stop.wait()
-            starter.cancel()
-            saver.cancel()
-            await asyncio.gather(starter, saver, return_exceptions=True)
+            for helper in (starter, saver, watcher):
+                helper.cancel()
+            await asyncio.gather(starter, saver, watcher, return_exceptions=True)
         finally:
             for task in tasks:
                 task.cancel()
@@ -305,6 +307,32 @@ class Fleet:
                 return
             tasks.append(asyncio.create_task(client.run(), name=f"meter {client.serial}"))
             await asyncio.sleep(interval)
+
+    async def _watch_failures(self, stop: asyncio.Event) -> None:
+        """One WARNING line every FAILURE_SUMMARY_S while meters fail (each meter's own
+        failures are at INFO: 10,000 meters losing the gateway at once is one event)."""
+        stats = self.stats
+        errors_before = sum(stats.errors.values())
+        troubled = False
+        while not stop.is_set():
+            await asyncio.sleep(FAILURE_SUMMARY_S)
+            phases = stats.by_phase()
+            failing = [m for m in stats.meters.values() if m.phase.value in ("retrying", "refused")]
+            errors = sum(stats.errors.values())
+            if failing:
+                example = failing[0]
+                kinds = ", ".join(f"{k.value} {n}" for k, n in stats.errors.items() if n)
+                log.warning(
+                    f"{phases['retrying']} of {len(stats.meters)} meters retrying, "
+                    f"{phases['refused']} refused; {errors - errors_before} failed requests "
+                    f"in the last {FAILURE_SUMMARY_S:.0f} s (in all: {kinds}); e.g. "
+                    f"{example.serial}: {example.last_error}"
+                )
+                troubled = True
+            elif troubled:
+                log.warning(f"all {len(stats.meters)} meters are posting again")
+                troubled = False
+            errors_before = errors
 
     async def _save_every(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

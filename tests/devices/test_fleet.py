@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,38 @@ def test_server_url() -> None:
     for bad in ("http://gw:8443/dcap", "gw:8443", "https:///dcap"):
         with pytest.raises(FleetError):
             dcap_url_of(bad)
+
+
+async def test_failures_are_summed_up_for_the_fleet(
+    meter_pki: Pki,
+    codec: Codec,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import socket
+
+    from devices import fleet as fleet_module
+
+    monkeypatch.setattr(fleet_module, "FAILURE_SUMMARY_S", 0.5)
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = FleetSettings(count=3, server_url=f"https://127.0.0.1:{port}/dcap")
+    fleet = Fleet(
+        fleet_campus(settings),
+        settings,
+        meter_pki,
+        codec,
+        32473,
+        state_dir=tmp_path,
+        hw_type=CLIENT_HW_TYPE,
+    )
+    with caplog.at_level(logging.WARNING):
+        stats = await run_for(fleet, 1.8)
+    summaries = [r.getMessage() for r in caplog.records if r.name == "devices.fleet"]
+    assert summaries and summaries[0].startswith("3 of 3 meters retrying, 0 refused")
+    assert "connection" in summaries[0]
+    # Each meter's own failures stay below WARNING.
+    assert not [r for r in caplog.records if r.name == "devices.client"]
+    assert stats.errors
