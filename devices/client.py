@@ -626,6 +626,7 @@ class MeterClient:
                 status = response.status
                 location = response.headers.get("Location")
                 retry_after = _retry_after(response.headers.get("Retry-After"))
+                problem = response.headers.get("X-Problem")
         except RequestFailed:
             raise
         except TimeoutError:
@@ -652,7 +653,7 @@ class MeterClient:
             ) from None
         if 200 <= status < 300:
             return Answer(status, location, data)
-        detail = self._error_detail(data)
+        detail = self._error_detail(data, problem)
         if status >= 500 or status in (408, 429):
             raise RequestFailed(
                 ErrorKind.SERVER if status >= 500 else ErrorKind.CLIENT,
@@ -668,15 +669,18 @@ class MeterClient:
             location=location,
         )
 
-    def _error_detail(self, body: bytes) -> str:
+    def _error_detail(self, body: bytes, problem: str | None) -> str:
+        """What a refusal says: the Error's reasonCode, and the gateway's X-Problem line
+        (the Error document has no room for words)."""
+        said = f": {problem[:300]}" if problem else ""
         if not body:
-            return ""
+            return f" ({said[2:]})" if said else ""
         try:
             error = self.link.codec.parse(body, Error)
         except Exception:  # a body that is not a 2030.5 Error is shown as text
             text = body[:200].decode("utf-8", "replace").strip()
-            return f" ({text})" if text else ""
-        return f" (Error reasonCode {error.reason_code})"
+            return f" ({text}{said})" if text else said
+        return f" (Error reasonCode {error.reason_code}{said})"
 
     # --- state ---------------------------------------------------------------------------
 

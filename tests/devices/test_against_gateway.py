@@ -8,6 +8,7 @@ nothing twice, and one outbox pair per register pair.
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -22,8 +23,8 @@ from certs.settings import PkiSettings
 from devices.campus import Campus, fleet_campus, load_campus
 from devices.fleet import Fleet
 from devices.mirror import QUANTITIES, Sample
-from devices.settings import FleetSettings
-from devices.stats import FleetObserver, FleetStats, MeterStatus
+from devices.settings import FaultSpec, FleetSettings
+from devices.stats import ErrorKind, FleetObserver, FleetStats, MeterStatus
 from gateway.launch import Gateway
 from gateway.settings import GatewaySettings
 from sep2 import Codec, Sep2Settings
@@ -284,6 +285,52 @@ async def test_the_registration_pin_is_checked_against_the_gateways(
         assert set(delivered.by_lfdi) == {ours.lfdi}
     finally:
         await gateway.stop()
+
+
+async def test_faults_against_the_gateway(
+    campus_pki: Pki, codec: Codec, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Dropped answers and duplicates are stored once; corrupted XML and readings stamped
+    in the future are refused with the gateway's reason and nothing of them is stored."""
+    gw_settings = gateway_settings(tmp_path)
+    gateway = Gateway(gw_settings, Sep2Settings(), campus_pki, PkiSettings(), codec=codec)
+    await gateway.start()
+    settings = FleetSettings(
+        count=3,
+        server_url=gateway.url,
+        backoff_base_s=0.2,
+        faults=[
+            FaultSpec(kind="corrupt", serials=["GM-SYN-00001"], probability=0.5),
+            FaultSpec(kind="drop", serials=["GM-SYN-00002"], probability=0.5),
+            FaultSpec(kind="duplicate", serials=["GM-SYN-00002"], probability=0.5),
+            FaultSpec(kind="skew", serials=["GM-SYN-00003"], skew_s=3600),
+        ],
+    )
+    fleet, delivered = make_fleet(fleet_campus(settings), settings, campus_pki, codec, tmp_path)
+    try:
+        with caplog.at_level(logging.INFO, logger="devices.client"):
+            stats = await run_until(
+                fleet,
+                lambda: (
+                    sum(len(s) for s in delivered.by_lfdi.values()) >= 12
+                    and stats_of(fleet).refused_readings >= 2 * READINGS_PER_SAMPLE
+                ),
+                30,
+            )
+    finally:
+        await gateway.stop()
+    corrupt, dropping, ahead = (stats.meters[f"GM-SYN-0000{i}"] for i in (1, 2, 3))
+    assert ahead.lfdi not in delivered.by_lfdi  # every reading an hour ahead was refused
+    assert "400" in (ahead.last_error or "") and "ahead of the server's clock" in caplog.text
+    assert corrupt.lfdi in delivered.by_lfdi and dropping.lfdi in delivered.by_lfdi
+    assert stats.errors[ErrorKind.CONNECTION] >= 1  # the dropped answers
+    assert assert_stored_once(delivered, gw_settings.database_url or "", fleet) >= 12
+    found = stored(gw_settings.database_url or "")
+    assert not [key for key in found.outbox if key[0] == ahead.lfdi]
+
+
+def stats_of(fleet: Fleet) -> FleetStats:
+    return fleet.stats
 
 
 # --- 1,000 meters: the gateway in its own process ---------------------------------------
