@@ -20,6 +20,10 @@ meter Wh summations, import and export, read at the same instant ``t`` so they p
 Net power is positive when importing and negative when exporting (flowDirection 1 with a
 signed value), averaged over the step that ended at ``t``.
 
+With ``meters.der_mirror``, a meter with PV also has a DER mirror (:func:`der_mirror`,
+roleFlags isMirror and isDER: stored by the gateway, never settled) with its PV output, and
+its battery's power and state of charge if it has one.
+
 Every mRID is deterministic (sep2.mrid_for with the configured PEN over the LFDI and the
 object's role), so a meter that restarts finds and re-posts the same objects. The
 ReadingTypes go only in the creation POST; readings are posted as a
@@ -33,8 +37,9 @@ would need 2^47 Wh to overflow Int48), so what could make them invalid is their
 structure, which depends only on their *shape* (which type, one Reading or a set, with or
 without telemetry). Each shape is validated the first time the process writes it, and
 after that a small random fraction of documents (``xsd_sample_rate``) to catch what no
-one foresaw. Tests validate every document (rate 1.0). A full check costs about as much
-as writing the document, so this halves the client's serialisation cost at 10,000 meters.
+one foresaw. Tests validate every document (rate 1.0). Writing one sample's
+MirrorMeterReadingList costs 75 µs here and 126 µs with the check (re-parse and XSD), so
+checking shapes rather than documents saves 40 % of what serialising costs a fleet.
 """
 
 from __future__ import annotations
