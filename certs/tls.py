@@ -54,6 +54,20 @@ def server_context(
     return ctx
 
 
+def web_server_context(cert_chain: Path, key: Path) -> ssl.SSLContext:
+    """HTTPS for REST clients and browsers: present ``cert_chain``, ask no client certificate.
+
+    Not the 2030.5 profile: TLS 1.2 or newer with OpenSSL's default suites, since a browser
+    offers no CCM8.
+    """
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.options |= ssl.OP_NO_COMPRESSION
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.load_cert_chain(str(cert_chain), str(key))
+    return ctx
+
+
 def client_context(
     cert_chain: Path,
     key: Path,

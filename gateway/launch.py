@@ -9,7 +9,9 @@ process::
     await gateway.stop()           # withdrawn from DNS-SD, drained, writer flushed
 
 Other parts of the product hang their routers and lifespans on it (``routers=``,
-``lifespans=``: see gateway.app).
+``lifespans=``: see gateway.app). The one application is served by two listeners (see
+gateway.listeners): the 2030.5 port (mutual TLS) and, unless ``api_enabled`` is off, the API
+port (``api_url``: REST, /docs, /metrics, the dashboard; plain HTTP unless ``api_tls``).
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ from fastapi import APIRouter
 
 from certs.pki import Pki
 from certs.settings import PkiSettings
-from certs.tls import gateway_context
+from certs.tls import gateway_context, web_server_context
 from gateway.app import Lifespan, create_app
 from gateway.crud import devices
 from gateway.db import open_database
 from gateway.discovery import Advertiser, advertised_addresses, default_instance_name, subtypes_for
+from gateway.listeners import api_listener, sep2_listener
 from gateway.peer import PeerResolver
 from gateway.runtime import ConfigurationError, GatewayRuntime
 from gateway.server import HttpsServer
@@ -68,7 +71,7 @@ class Gateway:
         self.runtime = GatewayRuntime(settings, sep2_settings, database, codec, peers, clock=clock)
         self.app = create_app(self.runtime, routers=routers, lifespans=lifespans)
         self.server = HttpsServer(
-            self.app,
+            sep2_listener(self.app),
             host=settings.host,
             port=settings.port,
             ssl_context=None if settings.proxy_mode else gateway_context(pki, pki_settings),
@@ -76,6 +79,19 @@ class Gateway:
             drain_timeout=settings.drain_timeout,
             server_cert_pem=pki.server.cert.read_text(),
         )
+        self.api_server: HttpsServer | None = None
+        if settings.api_enabled:
+            self.api_server = HttpsServer(
+                api_listener(self.app),
+                host=settings.api_host,
+                port=settings.api_port,
+                ssl_context=web_server_context(pki.server.chain, pki.server.key)
+                if settings.api_tls
+                else None,
+                keep_alive=settings.keep_alive,
+                drain_timeout=settings.drain_timeout,
+                lifespan="off",  # the 2030.5 server runs the application's one lifespan
+            )
         self.advertiser: Advertiser | None = None
         self._refresher: asyncio.Task[None] | None = None
 
@@ -92,9 +108,30 @@ class Gateway:
         host = f"[{host}]" if ":" in host else host
         return f"{scheme}://{host}:{self.port}"
 
+    @property
+    def api_port(self) -> int | None:
+        """The API listener's port (known once started); None when it is off."""
+        return self.api_server.port if self.api_server is not None else None
+
+    @property
+    def api_url(self) -> str | None:
+        """The API listener's base URL, e.g. ``http://127.0.0.1:8080``; None when off."""
+        if self.api_server is None:
+            return None
+        scheme = "https" if self.settings.api_tls else "http"
+        host = self.settings.api_host
+        host = f"[{host}]" if ":" in host else host
+        return f"{scheme}://{host}:{self.api_server.port}"
+
     async def start(self) -> None:
         """Listen (schema created, writer started), then advertise over DNS-SD."""
         await self.server.start()
+        if self.api_server is not None:
+            try:
+                await self.api_server.start()
+            except BaseException:
+                await self.server.stop()
+                raise
         if self.settings.mdns:
             self.advertiser = Advertiser(
                 instance=self.settings.mdns_name
@@ -106,7 +143,7 @@ class Gateway:
             await self.advertiser.start(await self._subtypes())
             self.runtime.on_devices_changed(self._refresh_subtypes)
             self._refresher = asyncio.create_task(self._refresh_periodically())
-        log.info("gateway listening", extra={"url": self.url})
+        log.info("gateway listening", extra={"url": self.url, "api_url": self.api_url})
 
     async def _subtypes(self) -> list[str]:
         sfdis = await self.runtime.read(devices.registered_sfdis)
@@ -133,6 +170,8 @@ class Gateway:
         if self.advertiser is not None:
             await self.advertiser.stop()
             self.advertiser = None
+        if self.api_server is not None:
+            await self.api_server.stop()
         await self.server.stop()
 
     async def run_until_signalled(

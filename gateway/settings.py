@@ -37,6 +37,20 @@ class GatewaySettings(BaseModel):
         le=7,
         description="Time.quality: 3 if this host's clock is NTP-synchronised, 7 if unknown.",
     )
+    api_enabled: bool = Field(
+        default=True,
+        description="Serve the REST API, /docs, /metrics and the dashboard on a second "
+        "listener (the 2030.5 port requires device certificates, which browsers lack).",
+    )
+    api_host: str = Field(default="127.0.0.1", description="Address the API listener binds.")
+    api_port: int = Field(
+        default=8080, ge=0, le=65535, description="API listener port (0: any free one)."
+    )
+    api_tls: bool = Field(
+        default=False,
+        description="Serve the API listener over HTTPS with the gateway's server "
+        "certificate (no client certificate asked); plain HTTP if false.",
+    )
     mdns: bool = Field(default=True, description="Advertise _smartenergy._tcp.local.")
     mdns_name: str | None = Field(
         default=None,

@@ -170,6 +170,7 @@ def serve(mode: str, directory: Path, synchronous: str) -> None:
 
             settings = GatewaySettings(
                 port=0,
+                api_enabled=False,
                 database_url=f"sqlite:///{directory / 'bench.db'}",
                 mdns=False,
                 sqlite_synchronous=synchronous,  # type: ignore[arg-type]

@@ -114,6 +114,7 @@ def gateway_process(data_dir: Path, post_rate: int) -> Iterator[str]:
 
     settings = GatewaySettings(
         port=0,
+        api_enabled=False,
         database_url=f"sqlite:///{data_dir / f'gateway-{time.time_ns()}.db'}",
         post_rate=post_rate,
         mdns=False,

@@ -20,9 +20,22 @@ if TYPE_CHECKING:
 @click.group("gateway", invoke_without_command=True)
 @click.option("--host", help="Address to listen on (default: gateway.host).")
 @click.option("--port", type=click.IntRange(0, 65535), help="Port (default: gateway.port).")
+@click.option(
+    "--api-port",
+    type=click.IntRange(0, 65535),
+    help="REST API / dashboard port (default: gateway.api_port).",
+)
+@click.option("--no-api", is_flag=True, help="Serve no REST API, /metrics or dashboard.")
 @click.option("--no-mdns", is_flag=True, help="Do not advertise over DNS-SD.")
 @click.pass_context
-def gateway(ctx: click.Context, host: str | None, port: int | None, no_mdns: bool) -> None:
+def gateway(
+    ctx: click.Context,
+    host: str | None,
+    port: int | None,
+    api_port: int | None,
+    no_api: bool,
+    no_mdns: bool,
+) -> None:
     """The IEEE 2030.5 server: serve (no subcommand), or manage its devices."""
     if ctx.invoked_subcommand is not None:
         return
@@ -41,6 +54,10 @@ def gateway(ctx: click.Context, host: str | None, port: int | None, no_mdns: boo
         overrides["host"] = host
     if port is not None:
         overrides["port"] = port
+    if api_port is not None:
+        overrides["api_port"] = api_port
+    if no_api:
+        overrides["api_enabled"] = False
     if no_mdns:
         overrides["mdns"] = False
     gateway_settings = settings.gateway.model_copy(update=overrides)
@@ -72,6 +89,8 @@ def gateway(ctx: click.Context, host: str | None, port: int | None, no_mdns: boo
         async def started() -> None:
             mdns = f", DNS-SD {server.advertiser.name}" if server.advertiser else ""
             click.echo(f"gridmirror gateway: {server.url}/dcap{mdns} (Ctrl-C to stop)")
+            if server.api_url is not None:
+                click.echo(f"gridmirror gateway: REST API and docs at {server.api_url}/docs")
 
         await server.run_until_signalled(on_started=started)
 

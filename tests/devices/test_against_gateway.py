@@ -122,6 +122,7 @@ def campus_pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 def gateway_settings(tmp_path: Path, **changes: object) -> GatewaySettings:
     values: dict[str, object] = {
         "port": 0,
+        "api_enabled": False,
         "database_url": f"sqlite:///{tmp_path / 'gateway.db'}",
         "post_rate": 1,
         "mdns": False,

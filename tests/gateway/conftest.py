@@ -74,6 +74,7 @@ def gateway_starter(pki: Pki, codec: Codec, database_url: str) -> StartGateway:
         values: dict[str, Any] = {
             "host": "127.0.0.1",
             "port": 0,
+            "api_port": 0,
             "database_url": database_url,
             "mdns": False,
             "aggregator_lfdis": [pki.device(AGGREGATOR).lfdi],

@@ -142,6 +142,7 @@ async def test_cactus_server_procedures(
     shutil.copytree(pki.dir, data / "pki")
     settings = GatewaySettings(
         port=0,
+        api_enabled=False,
         database_url=f"sqlite:///{data / 'gridmirror.db'}",
         mdns=False,
         post_rate=1,  # cactus posts its readings postRate apart

@@ -125,12 +125,12 @@ async def test_the_server_puts_the_client_certificate_in_the_tls_extension(
     seen: dict[str, object] = {}
     probe = APIRouter()
 
-    @probe.get("/probe")
+    @probe.get("/tm/probe")  # a 2030.5 path: the device port serves no others
     async def handler(request: Request) -> dict[str, str]:
         seen.update(request.scope["extensions"]["tls"])
         return {}
 
-    @probe.get("/probe/caller")
+    @probe.get("/tm/probe/caller")
     def with_deps(
         peer: CallerDep, session: Annotated[Session, Depends(db_session)]
     ) -> dict[str, object]:
@@ -140,8 +140,8 @@ async def test_the_server_puts_the_client_certificate_in_the_tls_extension(
     async with start_sqlite_gateway() as gw:
         gw.app.include_router(probe)
         async with client(gw, METERS[2]) as c:
-            assert (await c.get("/probe")).status_code == 200
-            answer = (await c.get("/probe/caller")).json()
+            assert (await c.get("/tm/probe")).status_code == 200
+            answer = (await c.get("/tm/probe/caller")).json()
         assert answer == {"lfdi": pki.device(METERS[2]).lfdi, "role": "device", "devices": 0}
     device = pki.device(METERS[2])
     chain = seen["client_cert_chain"]

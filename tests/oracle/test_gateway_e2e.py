@@ -77,7 +77,12 @@ async def test_meter_to_chain_through_the_gateway(pki: Pki, codec: Codec, tmp_pa
 
     gateway = Gateway(
         GatewaySettings(
-            host="127.0.0.1", port=0, database_url=url, mdns=False, sqlite_synchronous="normal"
+            host="127.0.0.1",
+            port=0,
+            api_enabled=False,
+            database_url=url,
+            mdns=False,
+            sqlite_synchronous="normal",
         ),
         Sep2Settings(),
         pki,
