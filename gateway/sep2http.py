@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from gateway.errors import (
@@ -72,11 +72,19 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise too_large(f"body of {int(declared)} bytes exceeds the limit of {limit}")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large(f"body exceeds the limit of {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large(f"body exceeds the limit of {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # A meter that drops its connection mid-body is routine (power, radio, restart):
+        # an info line through the refusal path, not an "Exception in ASGI application".
+        raise bad_request(
+            f"the client disconnected after {size} bytes of the body",
+            ReasonCode.INVALID_REQUEST_FORMAT,
+        ) from None
     return b"".join(chunks)
 
 
