@@ -23,10 +23,11 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
-from gateway.errors import Refusal, not_found
+from gateway.errors import Refusal, not_found, unavailable
 from gateway.routes import SEP2_PREFIXES, sep2_routes
 from gateway.runtime import GatewayRuntime
 from gateway.sep2http import empty_response, refusal_response
@@ -81,6 +82,23 @@ def create_app(
         if refusal.reason_code is not None:
             body = runtime.codec.serialise(Error(reason_code=refusal.reason_code), check=False)
         return refusal_response(refusal, body)
+
+    async def database_unreachable(request: Request, exc: Exception) -> Response:
+        # The database is restarting or unreachable: nothing was stored (the transaction
+        # rolled back), so the client is told to come back rather than shown a 500.
+        refusal = unavailable("the database is unavailable; retry later")
+        log.warning(
+            "database unavailable",
+            extra={"path": request.url.path, "error": str(exc).splitlines()[0]},
+        )
+        if not is_sep2_path(request.url.path):
+            return JSONResponse(
+                {"detail": refusal.problem}, status_code=refusal.status, headers=refusal.headers
+            )
+        return refusal_response(refusal, None)
+
+    app.add_exception_handler(OperationalError, database_unreachable)
+    app.add_exception_handler(InterfaceError, database_unreachable)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -88,3 +88,8 @@ def not_acceptable(problem: str) -> Refusal:
 def method_not_allowed(allowed: tuple[str, ...]) -> Refusal:
     """405 with the Allow header."""
     return Refusal(405, "method not allowed", headers={"Allow": ", ".join(allowed)})
+
+
+def unavailable(problem: str, retry_after: int = 5) -> Refusal:
+    """503 with Retry-After: the database cannot be reached; the client should retry."""
+    return Refusal(503, problem, headers={"Retry-After": str(retry_after)})

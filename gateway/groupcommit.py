@@ -14,6 +14,10 @@ rolls the batch back, and its jobs are run again one per transaction, so each ge
 answer and nothing of a failed job is stored. Whether a job wrote is known exactly: the
 writer counts the non-SELECT statements its connection executes.
 
+A connection the database dropped (a restart, an idle timeout, an administrator's
+pg_terminate_backend) surfaces only when the writer next uses it; its transaction rolled
+back, so the batch is run once more on a fresh connection before anyone is answered.
+
 The writer thread also keeps the blocking database work off the event loop. Jobs are
 plain functions and must be safe to run twice (the retry above): ours are upserts.
 """
@@ -31,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, event
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from gateway.db import Database
@@ -59,6 +64,7 @@ class CommitStats:
     jobs: int = 0
     refused: int = 0
     retried_batches: int = 0
+    reconnects: int = 0
     largest_batch: int = 0
     commit_seconds: float = 0.0
     sizes: dict[int, int] = field(default_factory=dict)
@@ -154,7 +160,7 @@ class GroupCommitter:
                 self._connection.close()
             self._connection = None
 
-    def _commit(self, batch: list[_Pending[Any]]) -> None:
+    def _commit(self, batch: list[_Pending[Any]], *, reconnected: bool = False) -> None:
         started = time.perf_counter()
         outcomes: list[tuple[_Pending[Any], bool, Any]] = []
         try:
@@ -173,6 +179,14 @@ class GroupCommitter:
                         outcomes.append((pending, False, refusal))
         except Exception as exc:
             self._drop_connection()  # it may be broken; the next batch gets a fresh one
+            if not reconnected and _connection_lost(exc):
+                self.stats.reconnects += 1
+                log.warning(
+                    "database connection lost; retrying on a new one",
+                    extra={"error": str(exc).splitlines()[0]},
+                )
+                self._commit(batch, reconnected=True)
+                return
             if len(batch) == 1:
                 self._settle(batch[0], False, _cause(exc))
                 return
@@ -218,6 +232,11 @@ class GroupCommitter:
 
 class _DirtyRefusal(Exception):
     """A job refused after it had written: the batch must be rolled back."""
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """True when ``exc`` says the database connection itself is gone."""
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
 def _cause(exc: BaseException) -> BaseException:

@@ -26,7 +26,10 @@ is only the last line of defence.
 Failures: an unreachable chain backs the whole worker off (capped exponential backoff
 with jitter) without charging any row, since nothing went wrong with the rows; a
 transaction that failed or never landed charges each of its rows one attempt and puts
-them back with backoff, or into the dead-letter state after ``max_attempts``.
+them back with backoff, or into the dead-letter state after ``max_attempts``. A database
+that goes away (a restart, dropped connections) is waited out the same way: the round's
+database transactions rolled back, which is the state a killed worker leaves, so the
+next round starts from what is stored, with the registry's cache dropped.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from solders.message import MessageV0
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from anchor.instructions import Reading
 from oracle import backoff, claims
@@ -215,7 +219,11 @@ class Worker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=pause)
         finally:
-            await self._db(claims.release_all, self.engine, self.id)
+            try:
+                await self._db(claims.release_all, self.engine, self.id)
+            except (OperationalError, InterfaceError):
+                # The leases lapse by themselves; another worker waits lease_s at most.
+                log.warning("could not give the leases back: the database is unavailable")
 
     async def step(self) -> StepReport:
         """One round; see the module's description."""
@@ -226,6 +234,12 @@ class Worker:
             report.unavailable = True
             self.stats.error("unavailable", str(exc))
             log.warning("chain unavailable", extra={"chain": self.chain.name, "error": str(exc)})
+        except (OperationalError, InterfaceError) as exc:
+            report.unavailable = True
+            first_line = str(exc).splitlines()[0]
+            self.stats.error("database", first_line)
+            self.registry.forget()  # it may hold what a rolled-back transaction recorded
+            log.warning("database unavailable", extra={"error": first_line})
         if self.clearer is not None and not report.unavailable:
             report.cleared = await self._maybe_clear(report)
         return report

@@ -172,3 +172,43 @@ async def test_slow_confirmations_are_picked_up_later(flaky: tuple[Bridge, Flaky
     await asyncio.wait_for(bridge.worker.run(drain=True), 60)
     assert await check_converged(bridge) == {"confirmed": posted}
     assert bridge.stats.errors["timeout"] == 3
+
+
+async def test_dropped_database_connections_are_waited_out(
+    database_url: str, embedded: EmbeddedBackend, tmp_path: Any
+) -> None:
+    """The database drops the worker's connections mid-run (a restart): the round reports
+    the database unavailable instead of crashing, and the next rounds converge."""
+    import uuid
+
+    from tests.conftest import PG_URL
+    from tests.oracle.harness import bridge_settings, create_tables, make_engine
+
+    if database_url.startswith("sqlite"):
+        pytest.skip("a SQLite file has no server connection to drop")
+    name = f"gm-outage-{uuid.uuid4().hex[:12]}"
+    engine = make_engine(f"{database_url}&application_name={name}")
+    create_tables(engine)
+    admin = sqlalchemy.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        bridge = await open_bridge(engine, embedded, bridge_settings(tmp_path))
+        fleet = Fleet(4)
+        posted = fleet.post(engine, START + 3000, 20)
+        await bridge.worker.step()
+        posted += fleet.post(engine, START + 3300, 20)
+        with admin.connect() as conn:
+            dropped = conn.execute(
+                sqlalchemy.text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE application_name = :name"
+                ),
+                {"name": name},
+            ).scalar()
+        assert dropped and dropped >= 1
+        report = await bridge.worker.step()
+        assert report.unavailable and bridge.stats.errors["database"] == 1
+        await asyncio.wait_for(bridge.worker.run(drain=True), 60)
+        assert await check_converged(bridge) == {"confirmed": posted}
+    finally:
+        admin.dispose()
+        engine.dispose()
