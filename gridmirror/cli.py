@@ -16,6 +16,7 @@ from gridmirror import logs
 from gridmirror.commands.bench import bench
 from gridmirror.commands.certs import certs
 from gridmirror.commands.chain import chain
+from gridmirror.commands.demo import demo
 from gridmirror.commands.gateway import gateway
 from gridmirror.commands.meters import meters
 from gridmirror.commands.verify import verify
@@ -72,7 +73,7 @@ def show_config(ctx: Context) -> None:
 
 
 # Subcommands: each lives in gridmirror/commands/<name>.py and is added here.
-COMMANDS: list[click.Command] = [bench, certs, chain, gateway, meters, verify]
+COMMANDS: list[click.Command] = [bench, certs, chain, demo, gateway, meters, verify]
 for command in COMMANDS:
     cli.add_command(command)
 

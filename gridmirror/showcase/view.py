@@ -1,0 +1,157 @@
+"""A snapshot drawn: the live terminal view, the plain status line, the final summary.
+
+Pure functions of a :class:`~gridmirror.showcase.snapshot.Snapshot`; nothing here reads a
+clock or a database, so what the user sees is what the snapshot says.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from gridmirror.showcase.snapshot import MeterRow, Snapshot
+
+_PHASE_STYLE = {
+    "online": "green",
+    "starting": "yellow",
+    "retrying": "red",
+    "refused": "bold red",
+    "stopped": "dim",
+}
+
+
+def sim_clock(snapshot: Snapshot) -> str:
+    """The campus' simulated local time, and whether the replay still runs."""
+    clock = snapshot.clock
+    local = time.gmtime(clock.sim_time + clock.utc_offset_hours * 3600)
+    stamp = time.strftime("%Y-%m-%d %H:%M", local)
+    offset = f"UTC{clock.utc_offset_hours:+g}"
+    if clock.live:
+        return f"{stamp} {offset} (live)"
+    return f"{stamp} {offset} (replay {clock.fraction:.0%})"
+
+
+def links(snapshot: Snapshot) -> list[str]:
+    """Where to look: the API, its docs, the dashboard, the metrics, the 2030.5 server."""
+    lk = snapshot.links
+    out = []
+    if lk.api_url is not None:
+        out += [
+            f"API        {lk.api_url}/api/v1",
+            f"API docs   {lk.api_url}/docs",
+            f"dashboard  {lk.api_url}/dashboard",
+            f"metrics    {lk.api_url}/metrics",
+        ]
+    dnssd = f" (DNS-SD {lk.dnssd_name})" if lk.dnssd_name else ""
+    out.append(f"2030.5     {lk.sep2_url}/dcap{dnssd} (mutual TLS: meters)")
+    return out
+
+
+def _number(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _meter_table(rows: tuple[MeterRow, ...]) -> Table:
+    table = Table(expand=False, pad_edge=False, box=None, header_style="bold")
+    table.add_column("meter")
+    table.add_column("building", overflow="ellipsis", max_width=30, no_wrap=True)
+    table.add_column("role")
+    table.add_column("state")
+    table.add_column("power W", justify="right")
+    table.add_column("import kWh", justify="right")
+    table.add_column("export kWh", justify="right")
+    table.add_column("confirmed", justify="right")
+    table.add_column("minted kWh", justify="right")
+    for row in rows:
+        table.add_row(
+            row.serial,
+            row.building,
+            row.role,
+            Text(row.phase, style=_PHASE_STYLE.get(row.phase, "")),
+            "-" if row.power_w is None else f"{row.power_w:,}",
+            _number(row.import_kwh),
+            _number(row.export_kwh),
+            f"{row.confirmed:,}",
+            _number(row.minted_kwh, 3),
+        )
+    return table
+
+
+def render(snapshot: Snapshot) -> RenderableType:
+    """The live view: figures, the meters' table, and where to look."""
+    s = snapshot
+    figures = Table.grid(padding=(0, 2))
+    figures.add_column(style="bold")
+    figures.add_column()
+    figures.add_column(style="bold")
+    figures.add_column()
+    figures.add_row(
+        "meters online",
+        f"{s.meters_online} of {len(s.meters)}",
+        "campus time",
+        sim_clock(s),
+    )
+    figures.add_row(
+        "readings accepted",
+        f"{s.readings:,} ({s.readings_per_s:,.0f}/s)",
+        "register pairs stored",
+        f"{s.accepted:,}",
+    )
+    figures.add_row(
+        "confirmed on chain",
+        f"{s.confirmed:,} pairs ({s.confirmed_per_s:,.0f}/s)",
+        "on the way",
+        f"{s.open:,}",
+    )
+    figures.add_row(
+        "epochs cleared",
+        f"{s.epochs_cleared:,}",
+        "minted",
+        f"{s.minted_kwh:,.3f} kWh",
+    )
+    figures.add_row(
+        "dead letters",
+        Text(f"{s.dead:,}", style="red" if s.dead else ""),
+        "running for",
+        f"{s.elapsed_s:,.0f} s",
+    )
+    parts: list[RenderableType] = [figures]
+    if s.bridge_error:
+        parts.append(Text(f"chain: {s.bridge_error}", style="yellow"))
+    parts += [Text(""), _meter_table(s.meters), Text("")]
+    parts += [Text(line, style="cyan") for line in links(s)]
+    parts.append(Text("Ctrl-C stops (meters, gateway, worker, in that order)", style="dim"))
+    return Panel(Group(*parts), title="gridmirror demo", title_align="left")
+
+
+def status_line(snapshot: Snapshot) -> str:
+    """One plain line for a log or a pipe (stdout not a terminal)."""
+    s = snapshot
+    return (
+        f"demo {s.elapsed_s:.0f}s | {sim_clock(s)} | meters {s.meters_online}/{len(s.meters)} "
+        f"online | readings {s.readings} ({s.readings_per_s:.0f}/s) | pairs stored "
+        f"{s.accepted}, confirmed {s.confirmed} ({s.confirmed_per_s:.0f}/s), on the way "
+        f"{s.open}, dead {s.dead} | epochs cleared {s.epochs_cleared} | minted "
+        f"{s.minted_kwh:.3f} kWh"
+    )
+
+
+def summary(snapshot: Snapshot) -> list[str]:
+    """The lines printed once everything has stopped."""
+    s = snapshot
+    producers = sorted((r for r in s.meters if r.minted_kwh > 0), key=lambda r: -r.minted_kwh)
+    lines = [
+        f"demo stopped after {s.elapsed_s:.0f} s; campus time {sim_clock(s)}",
+        f"  meters: {len(s.meters)}; readings accepted by the gateway: {s.readings}",
+        f"  register pairs stored: {s.accepted}; confirmed on chain: {s.confirmed}; "
+        f"still on the way: {s.open}; dead letters: {s.dead}",
+        f"  epochs cleared: {s.epochs_cleared}; minted: {s.minted_kwh:.3f} kWh",
+    ]
+    if producers:
+        top = ", ".join(f"{r.serial} {r.minted_kwh:.3f}" for r in producers[:3])
+        lines.append(f"  most minted (kWh): {top}")
+    return lines
