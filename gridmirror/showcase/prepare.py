@@ -1,15 +1,19 @@
-"""The embedded chain made ready for the demo: what ``gridmirror chain init`` does.
+"""What the demo needs before it runs: the chain set up, and where the replay starts.
 
+The chain: what ``gridmirror chain init`` does.
 The program deployed (or found), the energy mint, the Config naming the gateway's key,
 and the demo's meters registered with their owners' token accounts, so that the first
 readings go straight on chain. Idempotent: a second demo in the same data directory
 finds everything and registers nothing. The chain is closed again afterwards, because
 the embedded chain has one opener at a time and the gateway's bridge opens it next.
+
+The replay: a second run continues from where the meters' saved state stopped
+(:func:`continued_replay_s`), rather than replaying the same hours again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from gateway.db import Database
@@ -68,3 +72,20 @@ async def ensure_chain(
         registered_now=len([x for x in lfdis if x not in known and x not in failed]),
         failed=failed,
     )
+
+
+def continued_replay_s(
+    saved_ms: Mapping[str, int], serials: Sequence[str], now: float, window_s: float
+) -> float:
+    """Seconds to replay so that the meters carry on from where they were saved.
+
+    ``saved_ms`` is each saved meter's time (ms since the epoch). With every meter saved,
+    the replay starts at the earliest of them (a meter ahead of it waits for its own
+    time), never further back than ``window_s``; a meter without saved state means the
+    whole window (it starts there). A run stopped during the replay thus resumes the
+    replay; one stopped while live replays only the time it was away.
+    """
+    if window_s <= 0 or not serials or any(s not in saved_ms for s in serials):
+        return max(0.0, window_s)
+    earliest = min(saved_ms[s] for s in serials) / 1000
+    return min(window_s, max(0.0, now - earliest))

@@ -28,23 +28,24 @@ from rich.live import Live
 from certs.pki import Pki
 from certs.settings import PkiSettings
 from devices.campus import Campus
-from devices.discovery import DiscoveryError
+from devices.discovery import DiscoveryError, instance_label
 from devices.fleet import Fleet, FleetError
 from devices.settings import FleetSettings
+from devices.state import load_state
 from gateway.db import Database, DatabaseError
 from gateway.launch import Gateway
 from gateway.runtime import ConfigurationError
 from gateway.server import ServerStartError
 from gateway.settings import GatewaySettings
+from gridmirror.showcase.ledger import Ledger, read_ledger
+from gridmirror.showcase.prepare import DemoError, continued_replay_s, ensure_chain
+from gridmirror.showcase.snapshot import Counters, Links, ReplayClock, Snapshot, take
+from gridmirror.showcase.view import render, status_line
 from oracle.bridge import bridge_lifespan
 from oracle.registry import MeterDirectory
 from oracle.settings import ChainSettings
 from oracle.status import STATS
 from sep2 import Codec, Sep2Settings
-from gridmirror.showcase.ledger import Ledger, read_ledger
-from gridmirror.showcase.prepare import DemoError, ensure_chain
-from gridmirror.showcase.snapshot import Counters, Links, ReplayClock, Snapshot, take
-from gridmirror.showcase.view import render, status_line
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +173,13 @@ async def _run(plan: DemoPlan, stop: asyncio.Event, echo: Callable[[str], None])
         echo(f"chain: meter {lfdi} not registered yet ({why}); the worker tries again")
     if stop.is_set():
         return Outcome(None)
+    saved = load_state(plan.state_dir, plan.fleet.seed)
+    replay_s = continued_replay_s(
+        {serial: m.snapshot.time_ms for serial, m in saved.items()},
+        [spec.serial for spec in plan.campus.meters],
+        time.time(),
+        plan.fleet.replay_hours * 3600,
+    )
 
     try:
         gateway = Gateway(
@@ -198,7 +206,7 @@ async def _run(plan: DemoPlan, stop: asyncio.Event, echo: Callable[[str], None])
         raise DemoError(f"cannot start the gateway: {exc.strerror or exc}") from None
 
     try:
-        fleet = _fleet(plan, gateway)
+        fleet = _fleet(plan, replay_s, gateway)
     except DemoError:
         await gateway.stop()
         raise
@@ -210,9 +218,9 @@ async def _run(plan: DemoPlan, stop: asyncio.Event, echo: Callable[[str], None])
         if plan.duration is not None:
             asyncio.get_running_loop().call_later(plan.duration, stop.set)
         mode = (
-            f"replaying {plan.fleet.replay_hours:g} h at {plan.fleet.speed:g}x "
-            f"(about {_replay_minutes(plan.fleet):.1f} min), then live"
-            if plan.fleet.replay_hours
+            f"replaying {replay_s / 3600:.2f} h at {plan.fleet.speed:g}x "
+            f"(about {replay_s / 60 / (plan.fleet.speed - 1):.1f} min), then live"
+            if replay_s > 0
             else "live"
         )
         echo(f"gateway: {gateway.url}/dcap; {len(plan.campus.meters)} meters {mode}")
@@ -226,18 +234,15 @@ async def _run(plan: DemoPlan, stop: asyncio.Event, echo: Callable[[str], None])
     return Outcome(figures.snapshot(), error)
 
 
-def _replay_minutes(settings: FleetSettings) -> float:
-    """Real minutes the replay takes to catch up with real time."""
-    return settings.replay_hours * 60 / (settings.speed - 1) if settings.speed > 1 else 0.0
-
-
-def _fleet(plan: DemoPlan, gateway: Gateway) -> Fleet:
-    updates: dict[str, object] = {}
+def _fleet(plan: DemoPlan, replay_s: float, gateway: Gateway) -> Fleet:
+    updates: dict[str, object] = {"replay_hours": replay_s / 3600}
+    if replay_s <= 0:
+        updates["speed"] = 1.0
     if gateway.advertiser is None:  # no DNS-SD: tell the meters where the gateway is
         updates["server_url"] = f"{gateway.url}/dcap"
     else:  # found by DNS-SD, and only ours if other gateways advertise too
         updates["server_url"] = None
-        updates["discovery_instance"] = gateway.advertiser.name
+        updates["discovery_instance"] = instance_label(gateway.advertiser.name)
     try:
         return Fleet(
             plan.campus,
@@ -282,9 +287,10 @@ async def _show(
 
     try:
         if plan.interactive:
-            live = Live(console=Console(), auto_refresh=False, redirect_stderr=True)
+            console = Console()
+            live = Live(console=console, auto_refresh=False, redirect_stderr=True)
             with live, _logs_through(sys.stderr):
-                await frames(lambda snap: live.update(render(snap), refresh=True))
+                await frames(lambda snap: live.update(render(snap, console.width), refresh=True))
         else:
             last = [0.0]
 

@@ -55,21 +55,22 @@ def _number(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
-def _meter_table(rows: tuple[MeterRow, ...]) -> Table:
+WIDE = 120  # terminal columns from which the meters' table names their buildings
+
+
+def _meter_table(rows: tuple[MeterRow, ...], wide: bool) -> Table:
     table = Table(expand=False, pad_edge=False, box=None, header_style="bold")
-    table.add_column("meter")
-    table.add_column("building", overflow="ellipsis", max_width=30, no_wrap=True)
-    table.add_column("role")
-    table.add_column("state")
-    table.add_column("power W", justify="right")
-    table.add_column("import kWh", justify="right")
-    table.add_column("export kWh", justify="right")
-    table.add_column("confirmed", justify="right")
-    table.add_column("minted kWh", justify="right")
+    table.add_column("meter", no_wrap=True, min_width=9)
+    if wide:
+        table.add_column("building", overflow="ellipsis", max_width=30, no_wrap=True)
+    table.add_column("role", no_wrap=True, min_width=8)
+    table.add_column("state", no_wrap=True, min_width=8)
+    for header in ("power W", "imp kWh", "exp kWh", "on chain", "minted kWh"):
+        table.add_column(header, justify="right", no_wrap=True)
     for row in rows:
         table.add_row(
             row.serial,
-            row.building,
+            *((row.building,) if wide else ()),
             row.role,
             Text(row.phase, style=_PHASE_STYLE.get(row.phase, "")),
             "-" if row.power_w is None else f"{row.power_w:,}",
@@ -81,8 +82,9 @@ def _meter_table(rows: tuple[MeterRow, ...]) -> Table:
     return table
 
 
-def render(snapshot: Snapshot) -> RenderableType:
-    """The live view: figures, the meters' table, and where to look."""
+def render(snapshot: Snapshot, width: int = WIDE) -> RenderableType:
+    """The live view for a terminal ``width`` columns wide: figures, the meters' table
+    (with their buildings when it is wide enough), and where to look."""
     s = snapshot
     figures = Table.grid(padding=(0, 2))
     figures.add_column(style="bold")
@@ -90,19 +92,19 @@ def render(snapshot: Snapshot) -> RenderableType:
     figures.add_column(style="bold")
     figures.add_column()
     figures.add_row(
-        "meters online",
-        f"{s.meters_online} of {len(s.meters)}",
+        "meters",
+        f"{s.meters_online} of {len(s.meters)} online",
         "campus time",
         sim_clock(s),
     )
     figures.add_row(
-        "readings accepted",
+        "readings",
         f"{s.readings:,} ({s.readings_per_s:,.0f}/s)",
-        "register pairs stored",
+        "pairs stored",
         f"{s.accepted:,}",
     )
     figures.add_row(
-        "confirmed on chain",
+        "on chain",
         f"{s.confirmed:,} pairs ({s.confirmed_per_s:,.0f}/s)",
         "on the way",
         f"{s.open:,}",
@@ -122,7 +124,7 @@ def render(snapshot: Snapshot) -> RenderableType:
     parts: list[RenderableType] = [figures]
     if s.bridge_error:
         parts.append(Text(f"chain: {s.bridge_error}", style="yellow"))
-    parts += [Text(""), _meter_table(s.meters), Text("")]
+    parts += [Text(""), _meter_table(s.meters, width >= WIDE), Text("")]
     parts += [Text(line, style="cyan") for line in links(s)]
     parts.append(Text("Ctrl-C stops (meters, gateway, worker, in that order)", style="dim"))
     return Panel(Group(*parts), title="gridmirror demo", title_align="left")
