@@ -69,11 +69,11 @@ class MeterRow:
     phase: str
     power_w: int | None
     """Average net power over its last sample (positive: importing)."""
-    import_kwh: float | None
-    export_kwh: float | None
+    import_wh: int | None
+    export_wh: int | None
     confirmed: int
     """Its register pairs confirmed on chain."""
-    minted_kwh: float
+    minted_wh: int
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ class Snapshot:
     """Register pairs pending or in flight."""
     dead: int
     epochs_cleared: int
-    minted_kwh: float
+    minted_wh: int
     bridge_error: str | None
 
     @property
@@ -141,10 +141,10 @@ def take(
                 role=spec.role,
                 phase=status.phase.value if status is not None else MeterPhase.STARTING.value,
                 power_w=telemetry.power_w if telemetry is not None else None,
-                import_kwh=sample.import_wh / 1000 if sample is not None else None,
-                export_kwh=sample.export_wh / 1000 if sample is not None else None,
+                import_wh=sample.import_wh if sample is not None else None,
+                export_wh=sample.export_wh if sample is not None else None,
                 confirmed=ledger.confirmed_by_meter.get(lfdi, 0),
-                minted_kwh=ledger.minted_wh_by_meter.get(lfdi, 0) / 1000,
+                minted_wh=ledger.minted_wh_by_meter.get(lfdi, 0),
             )
         )
     online = sum(1 for row in rows if row.phase == MeterPhase.ONLINE.value)
@@ -166,6 +166,6 @@ def take(
         open=ledger.open,
         dead=ledger.dead,
         epochs_cleared=ledger.epochs_cleared,
-        minted_kwh=ledger.minted_wh / 1000,
+        minted_wh=ledger.minted_wh,
         bridge_error=bridge_error,
     )

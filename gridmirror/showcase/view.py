@@ -51,8 +51,8 @@ def links(snapshot: Snapshot) -> list[str]:
     return out
 
 
-def _number(value: float | None, digits: int = 1) -> str:
-    return "-" if value is None else f"{value:,.{digits}f}"
+def _kwh(wh: int | None, digits: int = 1) -> str:
+    return "-" if wh is None else f"{wh / 1000:,.{digits}f}"
 
 
 WIDE = 120  # terminal columns from which the meters' table names their buildings
@@ -74,10 +74,10 @@ def _meter_table(rows: tuple[MeterRow, ...], wide: bool) -> Table:
             row.role,
             Text(row.phase, style=_PHASE_STYLE.get(row.phase, "")),
             "-" if row.power_w is None else f"{row.power_w:,}",
-            _number(row.import_kwh),
-            _number(row.export_kwh),
+            _kwh(row.import_wh),
+            _kwh(row.export_wh),
             f"{row.confirmed:,}",
-            _number(row.minted_kwh, 3),
+            _kwh(row.minted_wh, 3),
         )
     return table
 
@@ -113,7 +113,7 @@ def render(snapshot: Snapshot, width: int = WIDE) -> RenderableType:
         "epochs cleared",
         f"{s.epochs_cleared:,}",
         "minted",
-        f"{s.minted_kwh:,.3f} kWh",
+        f"{_kwh(s.minted_wh, 3)} kWh",
     )
     figures.add_row(
         "dead letters",
@@ -138,22 +138,22 @@ def status_line(snapshot: Snapshot) -> str:
         f"online | readings {s.readings} ({s.readings_per_s:.0f}/s) | pairs stored "
         f"{s.accepted}, confirmed {s.confirmed} ({s.confirmed_per_s:.0f}/s), on the way "
         f"{s.open}, dead {s.dead} | epochs cleared {s.epochs_cleared} | minted "
-        f"{s.minted_kwh:.3f} kWh"
+        f"{s.minted_wh / 1000:.3f} kWh"
     )
 
 
 def summary(snapshot: Snapshot) -> list[str]:
     """The lines printed once everything has stopped."""
     s = snapshot
-    producers = sorted((r for r in s.meters if r.minted_kwh > 0), key=lambda r: -r.minted_kwh)
+    producers = sorted((r for r in s.meters if r.minted_wh > 0), key=lambda r: -r.minted_wh)
     lines = [
         f"demo stopped after {s.elapsed_s:.0f} s; campus time {sim_clock(s)}",
         f"  meters: {len(s.meters)}; readings accepted by the gateway: {s.readings}",
         f"  register pairs stored: {s.accepted}; confirmed on chain: {s.confirmed}; "
         f"still on the way: {s.open}; dead letters: {s.dead}",
-        f"  epochs cleared: {s.epochs_cleared}; minted: {s.minted_kwh:.3f} kWh",
+        f"  epochs cleared: {s.epochs_cleared}; minted: {s.minted_wh / 1000:.3f} kWh",
     ]
     if producers:
-        top = ", ".join(f"{r.serial} {r.minted_kwh:.3f}" for r in producers[:3])
+        top = ", ".join(f"{r.serial} {r.minted_wh / 1000:.3f}" for r in producers[:3])
         lines.append(f"  most minted (kWh): {top}")
     return lines
