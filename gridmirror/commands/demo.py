@@ -85,8 +85,6 @@ def demo(
     if port is not None:
         gateway_updates["port"] = port
     if api_port is not None:
-        if "api_port" not in type(settings.gateway).model_fields:
-            raise click.ClickException("this gateway has no REST API listener (--api-port)")
         gateway_updates["api_port"] = api_port
     if no_mdns:
         gateway_updates["mdns"] = False

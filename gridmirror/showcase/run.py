@@ -40,7 +40,7 @@ from gateway.settings import GatewaySettings
 from gridmirror.showcase.ledger import Ledger, read_ledger
 from gridmirror.showcase.prepare import DemoError, continued_replay_s, ensure_chain
 from gridmirror.showcase.snapshot import Counters, Links, ReplayClock, Snapshot, take
-from gridmirror.showcase.view import render, status_line
+from gridmirror.showcase.view import links, render, status_line
 from oracle.bridge import bridge_lifespan
 from oracle.registry import MeterDirectory
 from oracle.settings import ChainSettings
@@ -224,6 +224,9 @@ async def _run(plan: DemoPlan, stop: asyncio.Event, echo: Callable[[str], None])
             else "live"
         )
         echo(f"gateway: {gateway.url}/dcap; {len(plan.campus.meters)} meters {mode}")
+        if not plan.interactive:  # the terminal view shows them all along
+            for line in links(figures.links):
+                echo(line)
         await _show(plan, stop, fleet_task, figures, echo)
     finally:
         # Meters first, so that nothing new arrives while the gateway drains.
@@ -258,11 +261,9 @@ def _fleet(plan: DemoPlan, replay_s: float, gateway: Gateway) -> Fleet:
 
 
 def _links(gateway: Gateway) -> Links:
-    # The REST API listener (Gateway.api_url) exists once the gateway has one.
-    api_url = getattr(gateway, "api_url", None)
     return Links(
         sep2_url=gateway.url,
-        api_url=api_url if isinstance(api_url, str) else None,
+        api_url=gateway.api_url,
         dnssd_name=gateway.advertiser.name if gateway.advertiser is not None else None,
     )
 

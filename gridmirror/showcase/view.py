@@ -13,7 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from gridmirror.showcase.snapshot import MeterRow, Snapshot
+from gridmirror.showcase.snapshot import Links, MeterRow, Snapshot
 
 _PHASE_STYLE = {
     "online": "green",
@@ -35,9 +35,8 @@ def sim_clock(snapshot: Snapshot) -> str:
     return f"{stamp} {offset} (replay {clock.fraction:.0%})"
 
 
-def links(snapshot: Snapshot) -> list[str]:
+def links(lk: Links) -> list[str]:
     """Where to look: the API, its docs, the dashboard, the metrics, the 2030.5 server."""
-    lk = snapshot.links
     out = []
     if lk.api_url is not None:
         out += [
@@ -125,7 +124,7 @@ def render(snapshot: Snapshot, width: int = WIDE) -> RenderableType:
     if s.bridge_error:
         parts.append(Text(f"chain: {s.bridge_error}", style="yellow"))
     parts += [Text(""), _meter_table(s.meters, width >= WIDE), Text("")]
-    parts += [Text(line, style="cyan") for line in links(s)]
+    parts += [Text(line, style="cyan") for line in links(s.links)]
     parts.append(Text("Ctrl-C stops (meters, gateway, worker, in that order)", style="dim"))
     return Panel(Group(*parts), title="gridmirror demo", title_align="left")
 

@@ -238,7 +238,8 @@ def test_the_ledger_from_a_real_database(tmp_path: Path) -> None:
         from oracle.outbox import OutboxEntry
 
         rows = list(session.exec(select(OutboxEntry).order_by(OutboxEntry.id)))
-        for row, state in zip(rows, ["confirmed"] * 4 + ["dead", "confirmed", "in_flight"], strict=False):
+        states = ["confirmed"] * 4 + ["dead", "confirmed", "in_flight"]  # the 8th stays pending
+        for row, state in zip(rows, states, strict=False):
             row.state = state
         for epoch, lfdi, wh in ((1, a, 700), (2, a, 50), (2, b, 0)):
             session.add(
