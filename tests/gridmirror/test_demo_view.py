@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from devices.campus import load_campus
 from devices.mirror import Sample, Telemetry
@@ -18,7 +18,7 @@ from gridmirror.showcase.ledger import Ledger, read_ledger
 from gridmirror.showcase.prepare import continued_replay_s
 from gridmirror.showcase.snapshot import Counters, Links, ReplayClock, Snapshot, take
 from gridmirror.showcase.view import WIDE, render, status_line, summary
-from oracle.outbox import OutboxState, enqueue
+from oracle.outbox import OutboxEntry, OutboxState, enqueue
 from oracle.records import EpochClearing, Settlement
 from tests.oracle.harness import create_tables, make_engine
 
@@ -233,11 +233,7 @@ def test_the_ledger_from_a_real_database(tmp_path: Path) -> None:
                     now=time.time(),
                 )  # fmt: skip
     with Session(engine) as session, session.begin():
-        from sqlmodel import select
-
-        from oracle.outbox import OutboxEntry
-
-        rows = list(session.exec(select(OutboxEntry).order_by(OutboxEntry.id)))
+        rows = list(session.exec(select(OutboxEntry).order_by(col(OutboxEntry.id))))
         states = ["confirmed"] * 4 + ["dead", "confirmed", "in_flight"]  # the 8th stays pending
         for row, state in zip(rows, states, strict=False):
             row.state = state
