@@ -10,7 +10,12 @@ before it has its final answer from the chain. Rows of a meter held up by a dead
 stop waiting ``clearing_grace_s`` after the epoch's end (a dead letter must not stop
 settlement for everyone; its energy goes to a later epoch by the attribution rule);
 rows the worker is still on (a backlog after downtime) are always waited for, so that
-energy is attributed to its own epoch whenever the chain can know it. Epochs are taken
+energy is attributed to its own epoch whenever the chain can know it. Likewise a meter
+still delivering (the gateway stored a reading of it in the last ``clearing_silence_s``)
+whose readings have not reached the epoch's end yet holds it, up to
+``clearing_catchup_s`` after its end: a meter catching up after an outage, or replaying a
+past day, gets its energy settled in the epochs it was produced in rather than all in
+the first one cleared after it arrives. Epochs are taken
 in order from the one after the last cleared (at first, the epoch of the earliest
 confirmed reading), so a worker that was down catches up on every epoch it missed.
 
@@ -109,6 +114,20 @@ def next_epoch(engine: Engine, interval: int) -> int | None:
             )
         ).scalar_one_or_none()
     return None if first is None else (int(first) - 1) // interval
+
+
+def delivery_frontier(engine: Engine, *, since: float) -> int | None:
+    """The earliest of the latest timestamps of the meters that delivered since ``since``
+    (unix time the gateway stored their pairs); None if none did."""
+    latest = (
+        select(func.max(OutboxEntry.timestamp).label("latest"))
+        .where(col(OutboxEntry.accepted_at) >= since)
+        .group_by(col(OutboxEntry.lfdi))
+        .subquery()
+    )
+    with Session(engine) as session:
+        frontier = session.execute(select(func.min(latest.c.latest))).scalar_one_or_none()
+    return None if frontier is None else int(frontier)
 
 
 def record_clearing(
@@ -216,10 +235,19 @@ class Clearer:
         last = int((now - self.settings.clearing_delay_s) // interval) - 1
         first = await asyncio.to_thread(next_epoch, self.reader, interval)
         cleared: list[int] = []
-        if first is None:
+        if first is None or first > last:
             return cleared
+        frontier = await asyncio.to_thread(
+            delivery_frontier, self.reader, since=self.clock() - self.settings.clearing_silence_s
+        )
         for epoch in range(first, last + 1):
             end = (epoch + 1) * interval
+            if (
+                frontier is not None
+                and frontier < end
+                and now < end + self.settings.clearing_catchup_s
+            ):
+                break  # a meter still delivering has not reached this epoch's end
             flowing, held = await asyncio.to_thread(open_counts, self.reader, until=end)
             if flowing or (held and now < end + self.settings.clearing_grace_s):
                 break

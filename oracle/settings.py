@@ -128,6 +128,20 @@ class ChainSettings(BaseModel):
         description="Seconds after an epoch ends before it is cleared, for the readings "
         "stamped at its end to arrive (more than the postRate).",
     )
+    clearing_catchup_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="An epoch also waits for meters still delivering (see "
+        "clearing_silence_s) whose readings have not reached its end yet, such as a meter "
+        "catching up after an outage or replaying a past window, but no longer than this "
+        "after its end (a meter with a lying clock must not stop settlement).",
+    )
+    clearing_silence_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="A meter counts as still delivering if the gateway stored a reading of "
+        "it within this many seconds.",
+    )
     clearing_grace_s: float = Field(
         default=600.0,
         ge=0,

@@ -95,7 +95,14 @@ def demo(
         sep2=settings.sep2,
         pki=pki,
         pki_settings=settings.pki,
-        chain=settings.chain,
+        # The replay delivers past epochs late: let clearing wait for it (oracle.clearing).
+        chain=settings.chain.model_copy(
+            update={
+                "clearing_catchup_s": max(
+                    settings.chain.clearing_catchup_s, replay_hours * 3600 + 3600
+                )
+            }
+        ),
         fleet=settings.meters.model_copy(
             update={"replay_hours": replay_hours, "speed": speed if replay_hours else 1.0}
         ),
