@@ -10,6 +10,7 @@ when its page goes away, or when the gateway stops (``Gateway.stop`` sets
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -98,10 +99,8 @@ async def events(request: Request) -> Response:
             if snapshot["generated_at"] != sent:
                 sent = snapshot["generated_at"]
                 yield f"event: snapshot\ndata: {json.dumps(snapshot)}\n\n"
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(closing.wait(), timeout=source.interval)
-            except TimeoutError:
-                pass
 
     return StreamingResponse(
         stream(),

@@ -134,11 +134,13 @@ def read_rows(session: Session, *, epochs: int = 24, dead_letters: int = 50) -> 
             ).where(_M.c.deleted_at.is_(None))
         )
     ]  # fmt: skip
+    inner = _R.alias("newest")
     newest = (
-        select(_R.c.id)
-        .where(_R.c.meter_reading_id == _MR.c.id)
-        .order_by(_R.c.start.desc())
+        select(inner.c.id)
+        .where(inner.c.meter_reading_id == _MR.c.id)
+        .order_by(inner.c.start.desc())
         .limit(1)
+        .correlate(_MR)
         .scalar_subquery()
     )
     latest = [
