@@ -18,6 +18,12 @@ from oracle.status import STATS, BridgeStats, Histogram
 
 OUTCOMES = ("landed", "failed", "dropped", "unknown")
 READING_STATES = ("confirmed", "duplicate", "rejected", "dead")
+# oracle.status names these; each is exported from 0 so that a query finds the series
+# before the first error of its kind (and rate() sees that first error).
+ERROR_KINDS = (
+    "unavailable", "refused", "failed", "expired", "timeout", "registration", "clearing",
+    "event", "lease", "batching",
+)  # fmt: skip
 
 
 class BridgeCollector(Collector):
@@ -44,7 +50,7 @@ class BridgeCollector(Collector):
             "Errors of the bridge, by kind (unavailable, refused, failed, expired, timeout, ...).",
             labels=["kind"],
         )
-        for kind in sorted(stats.errors):
+        for kind in sorted({*ERROR_KINDS, *stats.errors}):
             errors.add_metric([kind], stats.errors[kind])
         yield errors
 
