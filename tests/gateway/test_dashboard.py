@@ -135,10 +135,7 @@ def test_the_fleet_list_is_capped_but_the_totals_are_not() -> None:
 
 
 def api(gateway: Gateway) -> httpx.AsyncClient:
-    api_url = getattr(gateway, "api_url", None)
-    if api_url is not None:
-        return httpx.AsyncClient(base_url=api_url)
-    return client(gateway, METERS[0])
+    return httpx.AsyncClient(base_url=gateway.api_url)
 
 
 async def test_state_json_reads_the_gateway_database(

@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -20,7 +18,6 @@ from devices.campus import Campus, load_campus
 from devices.fleet import Fleet
 from devices.settings import FleetSettings
 from gateway.launch import Gateway
-from gateway.server import HttpsServer
 from gateway.settings import GatewaySettings
 from oracle.bridge import bridge_lifespan
 from oracle.chain import open_chain
@@ -33,22 +30,6 @@ from tests.oracle.harness import bridge_settings
 CHROMIUM = "/usr/bin/chromium"
 METERS = 6
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(150)]
-
-
-@asynccontextmanager
-async def api_url_of(gateway: Gateway) -> AsyncIterator[str]:
-    """The plain-HTTP address serving the gateway's dashboard (its API listener)."""
-    url = getattr(gateway, "api_url", None)
-    if url is not None:
-        yield url
-        return
-    # before the gateway had its own API listener: the same app on a plain HTTP server
-    server = HttpsServer(gateway.app, host="127.0.0.1", port=0, ssl_context=None, lifespan="off")
-    await server.start()
-    try:
-        yield f"http://127.0.0.1:{server.port}"
-    finally:
-        await server.stop()
 
 
 def database_view(url: str) -> dict[str, dict[str, int]]:
@@ -96,8 +77,8 @@ async def test_the_dashboard_shows_the_meters_and_updates(
     await chain.close()
     gateway = Gateway(
         GatewaySettings(
-            port=0, database_url=url, post_rate=1, mdns=False, sqlite_synchronous="normal",
-            dashboard_interval=0.5,
+            port=0, api_port=0, database_url=url, post_rate=1, mdns=False,
+            sqlite_synchronous="normal", dashboard_interval=0.5,
         ),
         Sep2Settings(),
         pki,
@@ -125,7 +106,8 @@ async def test_the_dashboard_shows_the_meters_and_updates(
     runner = asyncio.create_task(fleet.run(stop))
     shot = tmp_path / "dashboard.png"
     try:
-        async with api_url_of(gateway) as base, async_playwright() as pw:
+        base = gateway.api_url  # the API listener: plain HTTP on 127.0.0.1, no certificate
+        async with async_playwright() as pw:
             browser = await pw.chromium.launch(
                 executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
             )

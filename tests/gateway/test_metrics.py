@@ -45,11 +45,8 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 
 def metrics_client(gateway: Gateway) -> httpx.AsyncClient:
-    """A client of the listener that serves /metrics."""
-    api_url = getattr(gateway, "api_url", None)
-    if api_url is not None:
-        return httpx.AsyncClient(base_url=api_url)
-    return client(gateway, METERS[0])
+    """A client of the API listener, which serves /metrics (plain HTTP, no certificate)."""
+    return httpx.AsyncClient(base_url=gateway.api_url)
 
 
 async def scrape(gateway: Gateway) -> Samples:
@@ -80,6 +77,8 @@ async def test_a_running_gateway_counts_what_it_serves_and_stores(
             assert (await post(c, "/mup/987", future, codec)).status_code == 404
             assert (await c.get("/nowhere/1")).status_code == 404
         after = await scrape(gw)
+        async with client(gw, METERS[0]) as c:  # not on the device port
+            assert (await c.get("/metrics")).status_code == 404
         stored = rows(gw, "select count(*) from reading")[0][0]
         pairs = rows(gw, "select count(*) from outbox where state = 'pending'")[0][0]
 
