@@ -53,7 +53,6 @@ class MeterView(TypedDict):
     confirmed: int
     pending: int
     dead: int
-    last_confirmed: int | None
     minted_wh: int
     settled_epochs: int
 
@@ -118,11 +117,8 @@ def build_snapshot(
     for latest in rows.latest:
         latest_of[latest.mirror_id].append(latest)
     outbox: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    last_confirmed: dict[str, int] = {}
     for count in rows.outbox:
         outbox[count.lfdi][count.state] += count.count
-        if count.last_confirmed is not None:
-            last_confirmed[count.lfdi] = count.last_confirmed
     minted = {m.lfdi: m for m in rows.minted}
 
     meters: list[MeterView] = []
@@ -131,12 +127,11 @@ def build_snapshot(
         states = outbox.get(device.lfdi, {})
         settled = minted.get(device.lfdi)
         view["owner"] = rows.owners.get(device.lfdi)
-        view["confirmed"] = states.get(OutboxState.CONFIRMED.value, 0)
+        view["confirmed"] = rows.outbox_totals.get(device.lfdi, 0) - sum(states.values())
         view["pending"] = states.get(OutboxState.PENDING.value, 0) + states.get(
             OutboxState.IN_FLIGHT.value, 0
         )
         view["dead"] = states.get(OutboxState.DEAD.value, 0)
-        view["last_confirmed"] = last_confirmed.get(device.lfdi)
         view["minted_wh"] = settled.minted_wh if settled else 0
         view["settled_epochs"] = settled.epochs if settled else 0
         meters.append(view)
@@ -219,7 +214,6 @@ def _meter(
         "confirmed": 0,
         "pending": 0,
         "dead": 0,
-        "last_confirmed": None,
         "minted_wh": 0,
         "settled_epochs": 0,
     }
