@@ -174,8 +174,11 @@ class Ingest:
 
     # --- the jobs ---------------------------------------------------------------------------
 
-    def mirror_job(self, peer: Peer, mup: MirrorUsagePoint) -> Job[MirrorWritten]:
-        """POST /mup: create or overwrite the mirror with ``mup``'s mRID."""
+    def mirror_job(
+        self, peer: Peer, mup: MirrorUsagePoint, *, interface: str = "sep2"
+    ) -> Job[MirrorWritten]:
+        """POST /mup: create or overwrite the mirror with ``mup``'s mRID (``interface``:
+        what the readings it carries are counted under, see :func:`tally_received`)."""
 
         def job(session: Session) -> MirrorWritten:
             now = self._clock()
@@ -214,6 +217,7 @@ class Ingest:
             stored = self._write_readings(
                 session, mirror.id, mup.device_lfdi, plan, mup.mirror_meter_readings, checked, now
             )
+            tally_received(session, interface, stored)
             self._write_pairs(session, mup.device_lfdi, pairs, now)
             return MirrorWritten(mirror.id, existing is None, stored, len(pairs))
 
@@ -224,6 +228,8 @@ class Ingest:
         peer: Peer,
         mirror_id: int,
         resource: MirrorMeterReading | MirrorMeterReadingList,
+        *,
+        interface: str = "sep2",
     ) -> Job[ReadingsWritten]:
         """POST /mup/{id}: store the readings of a MirrorMeterReading(List)."""
         mmrs = resource.items if isinstance(resource, MirrorMeterReadingList) else (resource,)
@@ -248,6 +254,7 @@ class Ingest:
             stored = self._write_readings(
                 session, mirror_id, mirror.device_lfdi, plan, mmrs, checked, now
             )
+            tally_received(session, interface, stored)
             self._write_pairs(session, mirror.device_lfdi, pairs, now)
             ids = tuple(dict.fromkeys(plan.targets[m].row_id or 0 for m in plan.touched))
             return ReadingsWritten(mirror_id, ids, stored, len(pairs))
@@ -536,7 +543,6 @@ class Ingest:
                 "received_at": now,
             }
         direct.upsert_readings(session, list(rows.values()))
-        tally_received(session, "sep2", len(rows))
         return len(rows)
 
     @staticmethod

@@ -163,3 +163,34 @@ def test_a_database_away_reads_as_down_not_as_a_failed_scrape(tmp_path: Path) ->
     metrics = {m.name: m for m in StorageCollector(engine, ttl=0).collect()}
     assert set(metrics) == {"gridmirror_database_up"}
     assert metrics["gridmirror_database_up"].samples[0].value == 0
+
+
+async def test_readings_count_under_the_interface_they_came_through(
+    start_sqlite_gateway: StartGateway, pki: Pki, codec: Codec
+) -> None:
+    from dataclasses import replace
+
+    from gateway.peer import Peer, Role
+    from tests.gateway.conftest import mrids, reading
+
+    meter = pki.device(METERS[0])
+    now = int(time.time()) - 600
+    ids = mrids(meter.lfdi)
+    mup = site_mup(
+        meter.lfdi,
+        readings=(reading(ids["import"], now, 5), reading(ids["export"], now, 1)),
+    )
+    async with start_sqlite_gateway(metrics_cache_seconds=0) as gw:
+        before = await scrape(gw)
+        peer = Peer(meter.lfdi, meter.sfdi, Role.OPERATOR)  # as the REST intake acts
+        rt = gw.runtime
+        await rt.write(rt.ingest.mirror_job(peer, mup, interface="rest"))
+        later = replace(mup, mirror_meter_readings=site_mup(
+            meter.lfdi,
+            readings=(reading(ids["import"], now + 15, 6), reading(ids["export"], now + 15, 1)),
+        ).mirror_meter_readings)  # fmt: skip
+        await rt.write(rt.ingest.mirror_job(peer, later))
+        after = await scrape(gw)
+    received = "api_gateway_meter_readings_received_total"
+    assert value(after, received, interface="rest") - value(before, received, interface="rest") == 2
+    assert value(after, received, interface="sep2") - value(before, received, interface="sep2") == 2
