@@ -36,6 +36,7 @@ from devices.client import GatewayLink, MeterClient
 from devices.discovery import discover
 from devices.faults import MeterFaults, fleet_faults
 from devices.meter import MeterModel
+from devices.metrics import observe_fleet
 from devices.mirror import Sample, ShapeCheck
 from devices.settings import FleetSettings
 from devices.site import Site
@@ -144,6 +145,7 @@ class Fleet:
         self.hw_type = hw_type
         self.timeline = timeline or Timeline(settings.replay_hours * 3600.0, settings.speed)
         self.stats = stats or FleetStats()
+        observe_fleet(self.stats)  # Prometheus' simulator_* metrics (devices.metrics)
         self.shapes = ShapeCheck(settings.xsd_sample_rate)
         self.clients: list[MeterClient] = []
         self.dcap_url: URL | None = None

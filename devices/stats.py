@@ -111,6 +111,9 @@ class FleetObserver:
     def failed(self, meter: MeterStatus, kind: ErrorKind, seconds: float) -> None:
         """A request of ``meter`` failed after ``seconds``."""
 
+    def refused(self, meter: MeterStatus, samples: list[Sample]) -> None:
+        """The gateway refused ``samples`` with a 4xx; they are not sent again."""
+
     def phase_changed(self, meter: MeterStatus, before: MeterPhase) -> None:
         """``meter`` moved from ``before`` to ``meter.phase``."""
 
@@ -179,6 +182,8 @@ class FleetStats:
     def refused(self, meter: MeterStatus, samples: list[Sample]) -> None:
         """The gateway refused ``samples`` with a 4xx; they are not sent again."""
         self.refused_readings += sum(s.readings for s in samples)
+        for observer in self.observers:
+            observer.refused(meter, samples)
 
     def set_phase(self, meter: MeterStatus, phase: MeterPhase) -> None:
         """Move ``meter`` to ``phase``."""

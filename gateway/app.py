@@ -4,7 +4,9 @@
 
 - the 2030.5 routes (gateway.routes: plain Starlette routes, absent from the OpenAPI
   schema since they speak XML);
-- any further routers (the REST API under /api/v1, /metrics, a dashboard), as given;
+- /metrics and the counting of 2030.5 requests (gateway.metrics), and the live
+  dashboard at /dashboard (gateway.dashboard);
+- any further routers (the REST API under /api/v1, a dashboard), as given;
 - a lifespan that starts the runtime (schema, writer) and then the given lifespans, and
   stops them in reverse order;
 - answers for refusals: on 2030.5 paths an ``Error`` document or an empty body (see
@@ -27,7 +29,9 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
+from gateway.dashboard.routes import install_dashboard
 from gateway.errors import Refusal, not_found, unavailable
+from gateway.metrics import install_metrics
 from gateway.routes import SEP2_PREFIXES, sep2_routes
 from gateway.runtime import GatewayRuntime
 from gateway.sep2http import empty_response, refusal_response
@@ -63,7 +67,16 @@ def create_app(
 
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.runtime = runtime
-    app.router.routes.extend(sep2_routes())
+    routes = sep2_routes()
+    app.router.routes.extend(routes)
+    install_metrics(
+        app,
+        runtime.database.read,
+        sep2_routes=routes,
+        is_sep2=is_sep2_path,
+        storage_ttl=runtime.settings.metrics_cache_seconds,
+    )
+    install_dashboard(app, runtime, interval=runtime.settings.dashboard_interval)
     for router in routers:
         app.include_router(router)
 

@@ -20,6 +20,11 @@ short:
   both in whole Wh (floored), written with the second of the pair, in this request or a
   later one. A pair that has left for the chain is never changed: the same values again
   are fine, different ones are a 409.
+
+Readings stored are counted by interface (``sep2``, ``rest``) for Prometheus
+(api_gateway_meter_readings_received_total) with :func:`tally_received`: the count waits
+in the session until its transaction commits, so a batch the group committer rolls back
+and runs again, or a refused request, counts nothing.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import event, insert, update
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from gateway import access
@@ -39,6 +45,7 @@ from gateway.crud.direct import MeterReadingFacts
 from gateway.errors import Refusal, bad_request, conflict, not_found
 from gateway.groupcommit import Job
 from gateway.mappers import reading_type_columns, reading_type_of_columns
+from gateway.metrics.instruments import READINGS_RECEIVED
 from gateway.models import MeterReadingRow, MirrorRow, table_of
 from gateway.peer import Peer
 from oracle.outbox import OutboxState, enqueue
@@ -61,6 +68,27 @@ IMPORT, EXPORT = EnergyRegister.IMPORT.value, EnergyRegister.EXPORT.value
 NOT_SETTLED_ROLES = RoleFlags.IS_DER | RoleFlags.IS_SUBMETER
 
 _METER_READING: Any = table_of(MeterReadingRow)
+_RECEIVED = "gridmirror.readings_received"  # Session.info key: {interface: readings}
+
+
+def tally_received(session: Session, interface: str, readings: int) -> None:
+    """Count ``readings`` stored through ``interface`` once ``session`` commits."""
+    if readings:
+        tally: dict[str, int] = session.info.setdefault(_RECEIVED, {})
+        tally[interface] = tally.get(interface, 0) + readings
+
+
+@event.listens_for(OrmSession, "after_commit")
+def _count_committed(session: OrmSession) -> None:
+    tally = session.info.pop(_RECEIVED, None)
+    if tally:
+        for interface, readings in tally.items():
+            READINGS_RECEIVED.labels(interface).inc(readings)
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _forget_rolled_back(session: OrmSession) -> None:
+    session.info.pop(_RECEIVED, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +174,11 @@ class Ingest:
 
     # --- the jobs ---------------------------------------------------------------------------
 
-    def mirror_job(self, peer: Peer, mup: MirrorUsagePoint) -> Job[MirrorWritten]:
-        """POST /mup: create or overwrite the mirror with ``mup``'s mRID."""
+    def mirror_job(
+        self, peer: Peer, mup: MirrorUsagePoint, *, interface: str = "sep2"
+    ) -> Job[MirrorWritten]:
+        """POST /mup: create or overwrite the mirror with ``mup``'s mRID (``interface``:
+        what the readings it carries are counted under, see :func:`tally_received`)."""
 
         def job(session: Session) -> MirrorWritten:
             now = self._clock()
@@ -186,6 +217,7 @@ class Ingest:
             stored = self._write_readings(
                 session, mirror.id, mup.device_lfdi, plan, mup.mirror_meter_readings, checked, now
             )
+            tally_received(session, interface, stored)
             self._write_pairs(session, mup.device_lfdi, pairs, now)
             return MirrorWritten(mirror.id, existing is None, stored, len(pairs))
 
@@ -196,6 +228,8 @@ class Ingest:
         peer: Peer,
         mirror_id: int,
         resource: MirrorMeterReading | MirrorMeterReadingList,
+        *,
+        interface: str = "sep2",
     ) -> Job[ReadingsWritten]:
         """POST /mup/{id}: store the readings of a MirrorMeterReading(List)."""
         mmrs = resource.items if isinstance(resource, MirrorMeterReadingList) else (resource,)
@@ -220,6 +254,7 @@ class Ingest:
             stored = self._write_readings(
                 session, mirror_id, mirror.device_lfdi, plan, mmrs, checked, now
             )
+            tally_received(session, interface, stored)
             self._write_pairs(session, mirror.device_lfdi, pairs, now)
             ids = tuple(dict.fromkeys(plan.targets[m].row_id or 0 for m in plan.touched))
             return ReadingsWritten(mirror_id, ids, stored, len(pairs))

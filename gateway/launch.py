@@ -170,6 +170,7 @@ class Gateway:
         if self.advertiser is not None:
             await self.advertiser.stop()
             self.advertiser = None
+        self.app.state.closing.set()  # ends the dashboard's event streams before the drain
         if self.api_server is not None:
             await self.api_server.stop()
         await self.server.stop()

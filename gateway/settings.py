@@ -119,6 +119,19 @@ class GatewaySettings(BaseModel):
         default=30.0, gt=0, description="Seconds to finish in-flight requests on shutdown."
     )
 
+    metrics_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds /metrics and the dashboard reuse what they read from the database.",
+    )
+
+    dashboard_interval: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="Seconds between the dashboard's snapshots (one database read each).",
+    )
+
     @field_validator("aggregator_lfdis", "operator_lfdis")
     @classmethod
     def _check_lfdis(cls, values: list[str]) -> list[str]:

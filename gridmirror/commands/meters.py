@@ -41,6 +41,11 @@ if TYPE_CHECKING:
     show_default=True,
     help="Seconds between status lines (0: only at the end).",
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    help="Serve the fleet's Prometheus metrics (simulator_*) on 127.0.0.1:PORT/metrics.",
+)
 @click.pass_context
 def meters(
     ctx: click.Context,
@@ -51,6 +56,7 @@ def meters(
     duration: float | None,
     faults: tuple[str, ...],
     status_every: float,
+    metrics_port: int | None,
 ) -> None:
     """Run the emulated meters (2030.5 clients) until Ctrl-C, SIGTERM or --duration."""
     import asyncio
@@ -124,6 +130,17 @@ def meters(
         )
     except FleetError as exc:
         raise click.ClickException(str(exc)) from None
+
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        try:
+            start_http_server(metrics_port, addr="127.0.0.1")
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot serve metrics on port {metrics_port}: {exc}"
+            ) from None
+        click.echo(f"meters: metrics at http://127.0.0.1:{metrics_port}/metrics")
 
     mode = (
         f"replaying {fleet_settings.replay_hours:g} h at {fleet_settings.speed:g}x, then live"

@@ -109,3 +109,51 @@ def test_a_short_run(tmp_path: Path, server_in_a_thread: FakeGateway) -> None:
     assert published > 0 and published == len(gateway.readings)
     saved = json.loads((tmp_path / "data" / "meters" / "meters.json").read_text())
     assert set(saved["meters"]) == {"GM-SYN-00001", "GM-SYN-00002"}
+
+
+def test_metrics_port_serves_the_simulator_metrics(
+    tmp_path: Path, server_in_a_thread: FakeGateway
+) -> None:
+    import socket
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    scraped: list[dict[str, float]] = []
+
+    def scrape_while_running() -> None:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1) as r:
+                    text = r.read().decode()
+            except OSError:
+                threading.Event().wait(0.05)
+                continue
+            samples = {
+                s.name + str(sorted(s.labels.items())): s.value
+                for f in text_string_to_metric_families(text)
+                for s in f.samples
+            }
+            scraped.append(samples)
+            if samples.get("simulator_active_meters[]", 0) == 2:
+                return
+            threading.Event().wait(0.1)
+
+    scraper = threading.Thread(target=scrape_while_running, daemon=True)
+    scraper.start()
+    result = run(
+        tmp_path, "meters", "--count", "2", "--server-url",
+        f"https://127.0.0.1:{server_in_a_thread.port}", "--duration", "3",
+        "--status-every", "0", "--metrics-port", str(port),
+    )  # fmt: skip
+    scraper.join(5)
+    assert result.exit_code == 0, result.output
+    assert f"metrics at http://127.0.0.1:{port}/metrics" in result.output
+    assert scraped, "the metrics port never answered"
+    last = scraped[-1]
+    assert last["simulator_active_meters[]"] == 2
+    assert last["simulator_readings_generated_total[]"] > 0
+    assert "simulator_gateway_publish_duration_seconds_count[]" in last
