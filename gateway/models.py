@@ -190,3 +190,52 @@ class ReadingRow(SQLModel, table=True):
     energy_register: str | None = Field(default=None, max_length=8, description="import/export")
     wh: int | None = Field(default=None, sa_type=BigInteger)
     received_at: float
+
+
+# --- the REST API's tables (gateway.api) ----------------------------------------------------
+
+
+class AuthorityKeyRow(SQLModel, table=True):
+    """An engineering authority's Ed25519 public key, which signs REST readings."""
+
+    __tablename__ = "authority_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    public_key: str = Field(max_length=44, unique=True, description="base64 of 32 raw bytes")
+    created_at: float
+    revoked_at: float | None = Field(default=None)
+
+
+class SignedReadingRow(SQLModel, table=True):
+    """A reading accepted over the REST API, as signed: what the 2030.5 tables have no
+    room for (the interval's energies, weather, metadata) and the signature that
+    vouches for it. Its registers are in ``reading`` and ``outbox`` like any other."""
+
+    __tablename__ = "signed_reading"
+    __table_args__ = (UniqueConstraint("lfdi", "timestamp", name="uq_signed_reading_lfdi_time"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    lfdi: str = Field(max_length=40)
+    timestamp: int = Field(sa_type=BigInteger, description="Unix seconds (UTC)")
+    energy_generated_kwh: Decimal = Field(sa_type=ExactDecimal)
+    energy_consumed_kwh: Decimal = Field(sa_type=ExactDecimal)
+    solar_irradiance: Decimal | None = Field(default=None, sa_type=ExactDecimal)
+    temperature: Decimal | None = Field(default=None, sa_type=ExactDecimal)
+    metadata_json: str | None = Field(default=None, description="canonical JSON")
+    import_mwh: int = Field(sa_type=BigInteger, description="import register after it, mWh")
+    export_mwh: int = Field(sa_type=BigInteger, description="export register after it, mWh")
+    key_id: int = Field(foreign_key="authority_key.id")
+    signature: str = Field(max_length=88, unique=True, description="base64 Ed25519")
+    received_at: float
+
+
+class MeterOwnerRow(SQLModel, table=True):
+    """The wallet an operator chose for a meter's tokens, used when it is registered on
+    chain (an on-chain meter keeps the owner it was registered with)."""
+
+    __tablename__ = "meter_owner"
+
+    lfdi: str = Field(primary_key=True, max_length=40)
+    wallet: str = Field(max_length=44)
+    set_at: float

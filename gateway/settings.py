@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from sep2.identity import IdentityError, normalise_lfdi
 
@@ -117,6 +118,30 @@ class GatewaySettings(BaseModel):
     )
     drain_timeout: float = Field(
         default=30.0, gt=0, description="Seconds to finish in-flight requests on shutdown."
+    )
+    # --- the REST API's authentication and limits (docs/rest-api.md)
+    api_jwt_secret: SecretStr | None = Field(
+        default=None,
+        description="HS256 key of the API's bearer tokens (at least 32 bytes); when unset, "
+        "a random one is generated once and kept in api_jwt_secret_file.",
+    )
+    api_jwt_secret_file: Path | None = Field(
+        default=None,
+        description="Where the generated JWT key is kept (mode 0600); data_dir/api-jwt.key "
+        "if unset.",
+    )
+    api_jwt_issuer: str = Field(default="gridmirror", min_length=1, description="JWT iss.")
+    api_jwt_audience: str = Field(
+        default="gridmirror-api", min_length=1, description="JWT aud the API accepts."
+    )
+    api_token_ttl: int = Field(
+        default=3600, ge=1, description="Seconds `gridmirror auth token` makes a token last."
+    )
+    api_batch_limit: int = Field(
+        default=1000, ge=1, description="Most readings one batch POST may carry."
+    )
+    api_page_limit: int = Field(
+        default=500, ge=1, description="Most items one page of an API list holds."
     )
 
     metrics_cache_seconds: float = Field(

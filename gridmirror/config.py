@@ -81,6 +81,8 @@ class Settings(BaseSettings):
             self.pki.dir = d / "pki"
         if self.gateway.database_url is None:
             self.gateway.database_url = f"sqlite:///{(d / 'gridmirror.db').as_posix()}"
+        if self.gateway.api_jwt_secret_file is None:
+            self.gateway.api_jwt_secret_file = d / "api-jwt.key"
         if self.chain.state_dir is None:
             self.chain.state_dir = d / "chain"
         return self

@@ -114,18 +114,26 @@ def bridge_lifespan(
     database off the application, e.g. ``lambda app: (app.state.runtime.database.write,
     app.state.runtime.database.read)``. If the oracle cannot be reached or is not set up,
     the gateway serves anyway (the outbox keeps every reading) and the bridge retries.
+    While a bridge runs it is ``app.state.bridge`` (None otherwise), for the REST API's
+    chain actions.
     """
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         write, read = engines(app)
         stop = asyncio.Event()
-        task = asyncio.create_task(_supervise(write, read, settings, directory, stop))
+
+        def publish(bridge: Bridge | None) -> None:
+            app.state.bridge = bridge
+
+        publish(None)
+        task = asyncio.create_task(_supervise(write, read, settings, directory, stop, publish))
         try:
             yield
         finally:
             stop.set()
             await task
+            publish(None)
 
     return lifespan
 
@@ -136,8 +144,10 @@ async def _supervise(
     settings: ChainSettings,
     directory: MeterDirectory | None,
     stop: asyncio.Event,
+    publish: Callable[[Bridge | None], None] = lambda _: None,
 ) -> None:
-    """Open and run the bridge until ``stop``; on failure, say why and try again later."""
+    """Open and run the bridge until ``stop``; on failure, say why and try again later.
+    ``publish`` is told the running bridge, and None when it stops."""
     attempt = 0
     said = ""
     while not stop.is_set():
@@ -151,12 +161,14 @@ async def _supervise(
             said = str(exc)
         else:
             attempt = 0
+            publish(bridge)
             try:
                 await bridge.run(stop)
             except Exception:  # a bug must not take the gateway down; the outbox keeps all
                 log.exception("bridge stopped; restarting it")
                 attempt += 1
             finally:
+                publish(None)
                 await bridge.close()
         if not stop.is_set():
             pause = backoff.delay(max(attempt, 1), settings.backoff_base_s, settings.backoff_cap_s)

@@ -134,6 +134,11 @@ class MeterDirectory:
             campus=campus,
         )
 
+    def set_owner(self, lfdi: str, wallet: str, source: str = "api") -> None:
+        """Give ``lfdi`` this owner from now on (used when it is registered on chain)."""
+        lfdi = _lfdi(lfdi)
+        self._owners[lfdi] = (_wallet(wallet, lfdi), source)
+
     def known(self) -> list[str]:
         """LFDIs the directory names (with an owner or a rating)."""
         return sorted(set(self._owners) | set(self._rated))
