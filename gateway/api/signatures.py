@@ -117,6 +117,49 @@ def canonical_bytes(fields: SignedFields) -> bytes:
     return "".join(line + "\n" for line in lines).encode("utf-8")
 
 
+def parse_canonical(data: bytes) -> SignedFields:
+    """The fields back from their canonical bytes (EncodingError if they are not such);
+    ``parse_canonical(canonical_bytes(f)) == f`` for every ``f``."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise EncodingError("the encoding is not UTF-8") from None
+    if not text.endswith("\n"):
+        raise EncodingError("the encoding does not end with a line feed")
+    lines = text[:-1].split("\n")
+    names = (
+        "meter_id", "timestamp", "energy_generated_kwh", "energy_consumed_kwh",
+        "solar_irradiance", "temperature", "metadata",
+    )  # fmt: skip
+    if len(lines) != len(names) + 1 or lines[0] != DOMAIN:
+        raise EncodingError(f"not a {DOMAIN} encoding")
+    values: dict[str, str] = {}
+    for name, line in zip(names, lines[1:], strict=True):
+        label, sep, value = line.partition(":")
+        if label != name or not sep:
+            raise EncodingError(f"expected the {name} line, got {line!r}")
+        values[name] = value
+
+    def optional(value: str) -> Decimal | None:
+        return None if value == "-" else Decimal(value)
+
+    try:
+        fields = SignedFields(
+            meter_id=values["meter_id"],
+            timestamp=int(values["timestamp"]),
+            energy_generated_kwh=Decimal(values["energy_generated_kwh"]),
+            energy_consumed_kwh=Decimal(values["energy_consumed_kwh"]),
+            solar_irradiance=optional(values["solar_irradiance"]),
+            temperature=optional(values["temperature"]),
+            metadata=None if values["metadata"] == "-" else json.loads(values["metadata"]),
+        )
+    except (ArithmeticError, ValueError) as exc:
+        raise EncodingError(f"a value is malformed: {exc}") from None
+    if canonical_bytes(fields) != data:
+        raise EncodingError("the encoding is not canonical")
+    return fields
+
+
 def decode_base64(text: str, length: int, what: str) -> bytes:
     """Strict standard base64 of exactly ``length`` bytes; EncodingError otherwise."""
     try:
