@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from gridmirror import logs
+from gridmirror.commands.auth import auth
 from gridmirror.commands.bench import bench
 from gridmirror.commands.certs import certs
 from gridmirror.commands.chain import chain
@@ -73,7 +74,7 @@ def show_config(ctx: Context) -> None:
 
 
 # Subcommands: each lives in gridmirror/commands/<name>.py and is added here.
-COMMANDS: list[click.Command] = [bench, certs, chain, demo, gateway, meters, verify]
+COMMANDS: list[click.Command] = [auth, bench, certs, chain, demo, gateway, meters, verify]
 for command in COMMANDS:
     cli.add_command(command)
 
