@@ -67,21 +67,46 @@ def gateway(
         raise click.ClickException(
             f"no server certificate in {pki_dir}: run `gridmirror certs init` first"
         )
-    lifespans = []
+    from fastapi import APIRouter
+
+    from gateway.app import Lifespan
+
+    lifespans: list[Lifespan] = []
+    routers: list[APIRouter] = []
+    directory = None
     if settings.chain.worker_in_gateway:  # the oracle bridge in this process
         from gridmirror.commands.chain import _directory
+
+        directory = _directory(settings)
+    if gateway_settings.api_enabled:  # the REST API; its lifespan goes before the bridge's
+        from gateway.api import build_api
+
+        try:
+            api = build_api(gateway_settings, directory=directory)
+        except (OSError, ValueError) as exc:
+            raise click.ClickException(f"cannot set up the REST API's JWT key: {exc}") from None
+        routers.append(api.router)
+        lifespans.append(api.lifespan)
+    if directory is not None:
         from oracle.bridge import bridge_lifespan
 
         lifespans.append(
             bridge_lifespan(
                 settings.chain,
-                _directory(settings),
+                directory,
                 lambda app: (app.state.runtime.database.write, app.state.runtime.database.read),
             )
         )
     try:
         pki = Pki.open(pki_dir)
-        server = Gateway(gateway_settings, settings.sep2, pki, settings.pki, lifespans=lifespans)
+        server = Gateway(
+            gateway_settings,
+            settings.sep2,
+            pki,
+            settings.pki,
+            routers=routers,
+            lifespans=lifespans,
+        )
     except (PkiError, DatabaseError, ConfigurationError, SchemaUnavailable) as exc:
         raise click.ClickException(str(exc)) from None
 
