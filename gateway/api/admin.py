@@ -4,12 +4,13 @@ import time
 from typing import Annotated
 
 from anyio import to_thread
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from sqlmodel import Session
 
 from gateway.api.context import ApiContext, require_bridge, runtime_of
 from gateway.api.problems import ApiProblem, ProblemRoute, problem_responses
 from gateway.api.schemas import (
+    BIGINT_MAX,
     AuthorityKeyIn,
     AuthorityKeyOut,
     ClearingOut,
@@ -137,7 +138,9 @@ def router(context: ApiContext) -> APIRouter:
         responses=problem_responses(401, 403, 404),
     )
     async def revoke_key(
-        request: Request, key_id: int, claims: Annotated[Claims, admins]
+        request: Request,
+        key_id: Annotated[int, Path(ge=1, le=BIGINT_MAX)],
+        claims: Annotated[Claims, admins],
     ) -> AuthorityKeyOut:
         """Readings it signed stay; new ones are refused."""
         runtime = runtime_of(request)

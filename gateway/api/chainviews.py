@@ -9,7 +9,14 @@ from gateway.api import paging
 from gateway.api.context import ApiContext, bridge_of, runtime_of
 from gateway.api.problems import ProblemRoute, problem_responses
 from gateway.api.readings import pair_out
-from gateway.api.schemas import ChainStatusOut, Lfdi, PairPage, SettlementOut, SettlementPage
+from gateway.api.schemas import (
+    BIGINT_MAX,
+    ChainStatusOut,
+    Lfdi,
+    PairPage,
+    SettlementOut,
+    SettlementPage,
+)
 from gateway.api.tokens import Claims, Role
 from gateway.crud import ledger
 from oracle.records import Settlement
@@ -49,9 +56,9 @@ def router(context: ApiContext) -> APIRouter:
     async def list_settlements(
         request: Request,
         claims: Annotated[Claims, readers],
-        epoch: Annotated[int | None, Query(ge=0)] = None,
+        epoch: Annotated[int | None, Query(ge=0, le=BIGINT_MAX)] = None,
         meter_id: Lfdi | None = None,
-        limit: Annotated[int, Query(ge=1)] = 100,
+        limit: Annotated[int, Query(ge=1, le=BIGINT_MAX)] = 100,
         cursor: Annotated[str | None, Query(max_length=200)] = None,
     ) -> SettlementPage:
         """Settlements recorded from the program's MeterSettled events."""
@@ -93,7 +100,7 @@ def router(context: ApiContext) -> APIRouter:
     async def dead_letters(
         request: Request,
         claims: Annotated[Claims, readers],
-        limit: Annotated[int, Query(ge=1)] = 100,
+        limit: Annotated[int, Query(ge=1, le=BIGINT_MAX)] = 100,
         cursor: Annotated[str | None, Query(max_length=200)] = None,
     ) -> PairPage:
         """Dead letters with their last error; POST /admin/dead-letters/redrive retries."""

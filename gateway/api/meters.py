@@ -10,7 +10,7 @@ from gateway.api import paging
 from gateway.api.context import ApiContext, bridge_of, runtime_of
 from gateway.api.problems import ApiProblem, ProblemRoute, problem_responses
 from gateway.api.readings import own_meter
-from gateway.api.schemas import Lfdi, MeterOut, MeterPage, OwnerIn
+from gateway.api.schemas import BIGINT_MAX, Lfdi, MeterOut, MeterPage, OwnerIn
 from gateway.api.tokens import Claims, Role
 from gateway.crud import ledger, owners
 from gateway.crud.ledger import MeterView
@@ -53,7 +53,7 @@ def router(context: ApiContext) -> APIRouter:
     async def list_meters(
         request: Request,
         claims: Annotated[Claims, readers],
-        limit: Annotated[int, Query(ge=1)] = 100,
+        limit: Annotated[int, Query(ge=1, le=BIGINT_MAX)] = 100,
         cursor: Annotated[str | None, Query(max_length=200)] = None,
     ) -> MeterPage:
         """Every registered device, by LFDI, with where its registers stand."""

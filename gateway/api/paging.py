@@ -28,12 +28,19 @@ def _decode(cursor: str) -> Any:
         raise ApiProblem(400, "the cursor is not one this API gave") from None
 
 
+_BIGINT_MAX = 2**63 - 1
+
+
+def _is_key(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _BIGINT_MAX
+
+
 def decode_int(cursor: str | None) -> int | None:
     """An integer sort key (an id), or None for the first page."""
     if cursor is None:
         return None
     key = _decode(cursor)
-    if not isinstance(key, int) or isinstance(key, bool):
+    if not _is_key(key):
         raise ApiProblem(400, "the cursor is not one this API gave")
     return key
 
@@ -43,11 +50,7 @@ def decode_pair(cursor: str | None) -> tuple[int, int] | None:
     if cursor is None:
         return None
     key = _decode(cursor)
-    if (
-        not isinstance(key, list)
-        or len(key) != 2
-        or not all(isinstance(k, int) and not isinstance(k, bool) for k in key)
-    ):
+    if not isinstance(key, list) or len(key) != 2 or not all(_is_key(k) for k in key):
         raise ApiProblem(400, "the cursor is not one this API gave")
     return key[0], key[1]
 

@@ -7,7 +7,8 @@ class of every API router, answers them as ``application/problem+json``::
     {"type": "about:blank", "title": "Conflict", "status": 409,
      "detail": "reading of 0123... at 1767225600 replays one already accepted"}
 
-with any extra members (``index`` of the refused item of a batch) and headers
+with any extra members (``index`` of the refused item of a batch, ``errors`` of a request
+that does not fit the schema) and headers
 (``WWW-Authenticate`` on a 401).
 """
 
@@ -17,6 +18,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from http import HTTPStatus
 from typing import Any
 
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -61,6 +63,20 @@ def from_refusal(refusal: Refusal, **members: Any) -> ApiProblem:
     return ApiProblem(refusal.status, refusal.problem, **members)
 
 
+def invalid(exc: RequestValidationError) -> ApiProblem:
+    """422 for a request that does not fit the schema; ``errors`` says where (pydantic's
+    loc, msg and type of each error, without echoing the input)."""
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type"))}
+        for e in exc.errors()
+    ]
+    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+    where = ".".join(str(p) for p in first["loc"])
+    return ApiProblem(
+        422, f"{where}: {first['msg']}" if where else str(first["msg"]), errors=errors
+    )
+
+
 class ProblemRoute(APIRoute):
     """An API route whose ApiProblem and Refusal (from the handler or a dependency)
     become problem documents."""
@@ -75,13 +91,18 @@ class ProblemRoute(APIRoute):
                 return problem_response(problem)
             except Refusal as refusal:
                 return problem_response(from_refusal(refusal))
+            except RequestValidationError as exc:
+                return problem_response(invalid(exc))
 
         return route
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries for the problem documents a route may answer."""
+    """OpenAPI ``responses`` entries for the problem documents a route may answer (every
+    API route may answer 401, 403 and 422)."""
     from gateway.api.schemas import Problem
+
+    statuses = tuple(sorted({401, 403, 422, *statuses}))
 
     return {
         s: {

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlmodel import Session
 
 from gateway.api import paging
@@ -10,6 +10,7 @@ from gateway.api.context import ApiContext, bridge_of, intake_of, runtime_of
 from gateway.api.intake import Accepted, ItemRefused, Verified, verify
 from gateway.api.problems import ApiProblem, ProblemRoute, from_refusal, problem_responses
 from gateway.api.schemas import (
+    BIGINT_MAX,
     BatchAccepted,
     PairOut,
     PairPage,
@@ -152,10 +153,14 @@ def router(context: ApiContext) -> APIRouter:
         request: Request,
         claims: Annotated[Claims, read_roles],
         meter_id: Annotated[str | None, Query(pattern=r"^[0-9A-Fa-f]{40}$")] = None,
-        since: Annotated[int | None, Query(ge=0, description="Unix s, inclusive")] = None,
-        until: Annotated[int | None, Query(ge=0, description="Unix s, exclusive")] = None,
+        since: Annotated[
+            int | None, Query(ge=0, le=BIGINT_MAX, description="Unix s, inclusive")
+        ] = None,
+        until: Annotated[
+            int | None, Query(ge=0, le=BIGINT_MAX, description="Unix s, exclusive")
+        ] = None,
         state: OutboxState | None = None,
-        limit: Annotated[int, Query(ge=1)] = 100,
+        limit: Annotated[int, Query(ge=1, le=BIGINT_MAX)] = 100,
         cursor: Annotated[str | None, Query(max_length=200)] = None,
     ) -> PairPage:
         """Every meter's register pairs by time (then id), filtered; page with ``next``."""
@@ -197,7 +202,9 @@ def router(context: ApiContext) -> APIRouter:
         responses=problem_responses(401, 403, 404),
     )
     async def get_reading(
-        request: Request, pair_id: int, claims: Annotated[Claims, read_roles]
+        request: Request,
+        pair_id: Annotated[int, Path(ge=1, le=BIGINT_MAX)],
+        claims: Annotated[Claims, read_roles],
     ) -> PairOut:
         """A register pair and where it is on its way to the chain."""
         return pair_out(await one_pair(request, claims, pair_id))
@@ -208,7 +215,9 @@ def router(context: ApiContext) -> APIRouter:
         responses=problem_responses(401, 403, 404, 409),
     )
     async def get_proof(
-        request: Request, pair_id: int, claims: Annotated[Claims, read_roles]
+        request: Request,
+        pair_id: Annotated[int, Path(ge=1, le=BIGINT_MAX)],
+        claims: Annotated[Claims, read_roles],
     ) -> ProofOut:
         """The proof stored for a confirmed reading, checked here against its batch root;
         with a bridge running, also `gridmirror verify`'s check against the chain."""

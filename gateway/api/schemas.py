@@ -12,6 +12,10 @@ from gateway.api.signatures import EncodingError, canonical_json
 from gateway.api.tokens import Role
 
 LFDI_PATTERN = r"^[0-9A-Fa-f]{40}$"
+BIGINT_MAX = 2**63 - 1  # what both databases' BIGINT hold
+
+RowId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
+"""A row id (path parameters and lists of ids)."""
 METADATA_MAX_CHARS = 4096
 
 Lfdi = Annotated[
@@ -246,7 +250,7 @@ class RedriveIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    ids: list[int] = Field(default_factory=list, max_length=10_000)
+    ids: list[RowId] = Field(default_factory=list, max_length=10_000)
     meter_ids: list[Lfdi] = Field(default_factory=list, max_length=10_000)
     all: bool = False
 
@@ -284,6 +288,14 @@ class AuthorityKeyOut(BaseModel):
     revoked_at: float | None
 
 
+class ValidationIssue(BaseModel):
+    """One place where a request does not fit the schema."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
 class Problem(BaseModel):
     """An error (RFC 9457)."""
 
@@ -292,6 +304,9 @@ class Problem(BaseModel):
     status: int
     detail: str
     index: int | None = Field(default=None, description="The refused item of a batch.")
+    errors: list[ValidationIssue] | None = Field(
+        default=None, description="Where a request does not fit the schema (422)."
+    )
 
 
 ROLE_NAMES = [r.value for r in Role]
