@@ -42,7 +42,7 @@ def decode_int(cursor: str | None) -> int | None:
     key = _decode(cursor)
     if not _is_key(key):
         raise ApiProblem(400, "the cursor is not one this API gave")
-    return key
+    return int(key)
 
 
 def decode_pair(cursor: str | None) -> tuple[int, int] | None:
