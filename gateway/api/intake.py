@@ -40,7 +40,7 @@ from gateway.api.signatures import (
     public_key_from_text,
     verifies,
 )
-from gateway.crud import devices, mirrors, readings, signed
+from gateway.crud import mirrors, readings, signed
 from gateway.errors import Refusal
 from gateway.groupcommit import Job
 from gateway.ingest import Ingest
@@ -185,7 +185,7 @@ class Intake:
     def _one(self, session: Session, item: Verified, now: float) -> Accepted:
         f = item.fields
         lfdi = f.meter_id
-        device = devices.by_lfdi(session, lfdi)
+        device = signed.lock_meter(session, lfdi)
         if device is None:
             raise Refusal(404, f"no meter {lfdi} is registered with the gateway")
         if f.timestamp > now + self._skew:

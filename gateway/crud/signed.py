@@ -8,11 +8,21 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlmodel import Session
 
-from gateway.models import SignedReadingRow, table_of
+from gateway.models import EndDeviceRow, SignedReadingRow, table_of
 from oracle.outbox import OutboxEntry
 
 _S: Any = table_of(SignedReadingRow)
+_E: Any = table_of(EndDeviceRow)
 _O: Any = table_of(OutboxEntry)
+
+
+def lock_meter(session: Session, lfdi: str) -> EndDeviceRow | None:
+    """The registered device ``lfdi``, locked until the transaction ends (PostgreSQL's
+    FOR UPDATE; SQLite's single writer needs none): two gateway processes adding to one
+    meter's registers take turns, so neither adds to a stale total."""
+    return session.execute(  # type: ignore[no-any-return]
+        select(EndDeviceRow).where(_E.c.lfdi == lfdi).with_for_update()
+    ).scalar_one_or_none()
 
 
 def by_signature(session: Session, signature: str) -> SignedReadingRow | None:
