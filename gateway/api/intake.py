@@ -10,9 +10,10 @@ reading (kWh). The gateway keeps every meter's energy as two cumulative register
 exactly, in mWh (kWh have at most 6 decimal places). The registers live in a mirror the
 gateway keeps for the meter (mRID ``mrid_for(PEN, LFDI, "rest-api")``, description "REST
 API", owned by the meter's LFDI): the readings are built as 2030.5 objects and stored by
-:meth:`gateway.ingest.Ingest.mirror_job`, so they land in the same ``reading`` rows and
-the same outbox pair per (meter, time), in one transaction with the signed reading's
-own row (``signed_reading``). A meter is fed either this way or by its own 2030.5
+:meth:`gateway.ingest.Ingest.mirror_job` (the first, which creates the mirror) or
+:meth:`~gateway.ingest.Ingest.readings_job` (the rest), so they land in the same
+``reading`` rows and the same outbox pair per (meter, time), in one transaction with
+the signed reading's own row (``signed_reading``). A meter is fed either this way or by its own 2030.5
 mirror: the one-settling-mirror rule of ingest refuses the second (409).
 
 A batch is one job: an item refused after others were written fails the whole job,
@@ -40,7 +41,7 @@ from gateway.api.signatures import (
     public_key_from_text,
     verifies,
 )
-from gateway.crud import mirrors, readings, signed
+from gateway.crud import mirrors, signed
 from gateway.errors import Refusal
 from gateway.groupcommit import Job
 from gateway.ingest import Ingest
@@ -54,6 +55,7 @@ from sep2 import (
     FlowDirection,
     Kind,
     MirrorMeterReading,
+    MirrorMeterReadingList,
     MirrorUsagePoint,
     Reading,
     ReadingType,
@@ -207,39 +209,49 @@ class Intake:
                 f"one ({latest[0]})",
             )
         mup_mrid, import_mrid, export_mrid = mirror_mrids(self._pen, lfdi)
-        base_import, base_export = self._registers(session, mup_mrid, latest)
+        base_import, base_export = self._registers(session, lfdi, latest)
         import_mwh = base_import + _mwh(f.energy_consumed_kwh)
         export_mwh = base_export + _mwh(f.energy_generated_kwh)
         if max(import_mwh, export_mwh) > INT48_MAX:
             raise Refusal(422, f"the registers of {lfdi} would overflow a 2030.5 Int48")
         duration = 0 if latest is None else f.timestamp - latest[0]
         period = DateTimeInterval(duration=duration, start=f.timestamp)
-        mup = MirrorUsagePoint(
-            mrid=mup_mrid,
-            description="REST API",
-            role_flags=RoleFlags.IS_MIRROR | RoleFlags.IS_PREMISES_AGGREGATION_POINT,
-            service_category_kind=0,
-            status=1,
-            device_lfdi=lfdi,
-            mirror_meter_readings=(
-                MirrorMeterReading(
-                    mrid=import_mrid,
-                    description="energy import",
-                    reading_type=register_type(FlowDirection.FORWARD),
-                    reading=Reading(time_period=period, value=import_mwh),
-                ),
-                MirrorMeterReading(
-                    mrid=export_mrid,
-                    description="energy export",
-                    reading_type=register_type(FlowDirection.REVERSE),
-                    reading=Reading(time_period=period, value=export_mwh),
-                ),
+        registers = (
+            MirrorMeterReading(
+                mrid=import_mrid,
+                description="energy import",
+                reading_type=register_type(FlowDirection.FORWARD),
+                reading=Reading(time_period=period, value=import_mwh),
+            ),
+            MirrorMeterReading(
+                mrid=export_mrid,
+                description="energy export",
+                reading_type=register_type(FlowDirection.REVERSE),
+                reading=Reading(time_period=period, value=export_mwh),
             ),
         )
         peer = Peer(lfdi=lfdi, sfdi=device.sfdi, role=PeerRole.AGGREGATOR)
-        written = self._ingest.mirror_job(peer, mup)(session)
-        if written.pairs != 1:  # a new time always makes one new pair; anything else is a bug
-            raise RuntimeError(f"REST reading of {lfdi} made {written.pairs} register pairs")
+        mirror = mirrors.live_by_mrid(session, mup_mrid)
+        pairs: int
+        if mirror is not None and mirror.id is not None and mirror.settles:
+            # The usual case: the mirror is there, add the readings (ingest's lighter job).
+            job = self._ingest.readings_job(
+                peer, mirror.id, MirrorMeterReadingList(items=registers)
+            )
+            pairs = job(session).pairs
+        else:  # the first reading (or the mirror was deleted): create it with the readings
+            mup = MirrorUsagePoint(
+                mrid=mup_mrid,
+                description="REST API",
+                role_flags=RoleFlags.IS_MIRROR | RoleFlags.IS_PREMISES_AGGREGATION_POINT,
+                service_category_kind=0,
+                status=1,
+                device_lfdi=lfdi,
+                mirror_meter_readings=registers,
+            )
+            pairs = self._ingest.mirror_job(peer, mup)(session).pairs
+        if pairs != 1:  # a new time always makes one new pair; anything else is a bug
+            raise RuntimeError(f"REST reading of {lfdi} made {pairs} register pairs")
         signed.add(session, self._row(item, import_mwh, export_mwh, now))
         pair_id = session.execute(
             select(OutboxEntry.id).where(  # type: ignore[call-overload]
@@ -250,27 +262,17 @@ class Intake:
 
     @staticmethod
     def _registers(
-        session: Session, mup_mrid: str, latest: tuple[int, int, int] | None
+        session: Session, lfdi: str, latest: tuple[int, int, int] | None
     ) -> tuple[int, int]:
-        """Where the meter's registers stand (mWh): its REST mirror's last values, never
-        below its last pair on the way to the chain (whose registers never decrease)."""
-        imp = exp = 0
-        if latest is not None:
-            imp, exp = latest[1] * 1000, latest[2] * 1000
-        mirror = mirrors.live_by_mrid(session, mup_mrid)
-        if mirror is not None and mirror.id is not None:
-            for row in mirrors.current_meter_readings(session, mirror.id):
-                if row.id is None or row.energy_register is None:
-                    continue
-                last = readings.latest_reading(session, row.id)
-                if last is None or last.value is None:
-                    continue
-                value = last.value * 10 ** (row.power_of_ten - POWER_OF_TEN)
-                if row.energy_register == "import":
-                    imp = max(imp, value)
-                elif row.energy_register == "export":
-                    exp = max(exp, value)
-        return int(imp), int(exp)
+        """Where the meter's registers stand (mWh): its last REST reading's, exact, unless
+        a later pair (from 2030.5) is on its way to the chain, whose whole Wh it then
+        continues from (on chain the registers never decrease)."""
+        if latest is None:
+            return 0, 0
+        last = signed.latest(session, lfdi)
+        if last is not None and last[0] == latest[0]:
+            return last[1], last[2]
+        return latest[1] * 1000, latest[2] * 1000
 
     @staticmethod
     def _row(item: Verified, import_mwh: int, export_mwh: int, now: float) -> dict[str, Any]:

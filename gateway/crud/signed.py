@@ -43,6 +43,17 @@ def latest_pair(session: Session, lfdi: str) -> tuple[int, int, int] | None:
     return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
 
 
+def latest(session: Session, lfdi: str) -> tuple[int, int, int] | None:
+    """The newest accepted REST reading of ``lfdi``: (timestamp, import mWh, export mWh)."""
+    row = session.execute(
+        select(_S.c.timestamp, _S.c.import_mwh, _S.c.export_mwh)
+        .where(_S.c.lfdi == lfdi)
+        .order_by(_S.c.timestamp.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
+
+
 def add(session: Session, values: Mapping[str, Any]) -> None:
     """Record an accepted reading (within the caller's transaction)."""
     session.execute(insert(_S).values(**values))

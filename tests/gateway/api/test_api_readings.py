@@ -183,3 +183,20 @@ def test_a_2030_5_settled_meter_refuses_rest_readings(api: ApiHarness) -> None:
     assert response.status_code == 409
     assert "already settles" in response.json()["detail"]
     assert stored(api) == dict.fromkeys(STORED, 0)
+
+
+def test_rest_continues_a_meter_from_its_last_pair(api: ApiHarness) -> None:
+    """A meter whose earlier (2030.5) readings left a pair in the outbox continues from it:
+    on chain its registers never decrease."""
+    from oracle.outbox import enqueue
+
+    with api.runtime.database.write_session() as session:
+        enqueue(session, lfdi=B, timestamp=EPOCH, import_wh=5000, export_wh=7000, now=0.0)
+    response = api.client.post(
+        URL, json=payload(api.key, B, EPOCH + 60, "1", "0.5"), headers=api.headers()
+    )
+    assert response.status_code == 201, response.text
+    assert (response.json()["import_wh"], response.json()["export_wh"]) == (5500, 8000)
+    assert api.sql(
+        "SELECT import_wh, export_wh FROM outbox WHERE timestamp = :t", t=EPOCH + 60
+    ) == [(5500, 8000)]
