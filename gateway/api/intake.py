@@ -13,8 +13,9 @@ API", owned by the meter's LFDI): the readings are built as 2030.5 objects and s
 :meth:`gateway.ingest.Ingest.mirror_job` (the first, which creates the mirror) or
 :meth:`~gateway.ingest.Ingest.readings_job` (the rest), so they land in the same
 ``reading`` rows and the same outbox pair per (meter, time), in one transaction with
-the signed reading's own row (``signed_reading``). A meter is fed either this way or by its own 2030.5
-mirror: the one-settling-mirror rule of ingest refuses the second (409).
+the signed reading's own row (``signed_reading``). A meter is fed either this way or
+by its own 2030.5 mirror: the one-settling-mirror rule of ingest refuses the second
+(409).
 
 A batch is one job: an item refused after others were written fails the whole job,
 which the group committer rolls back (gateway.groupcommit), so nothing of it is stored.
