@@ -14,18 +14,21 @@ that does not fit the schema) and headers
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine, Mapping
 from http import HTTPStatus
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from gateway.errors import Refusal
+from gateway.errors import Refusal, unavailable
 
 PROBLEM_TYPE = "application/problem+json"
+log = logging.getLogger(__name__)
 
 
 class ApiProblem(Exception):
@@ -60,7 +63,7 @@ def problem_response(problem: ApiProblem) -> JSONResponse:
 
 def from_refusal(refusal: Refusal, **members: Any) -> ApiProblem:
     """The API problem of a refusal by the 2030.5 side (ingest)."""
-    return ApiProblem(refusal.status, refusal.problem, **members)
+    return ApiProblem(refusal.status, refusal.problem, headers=refusal.headers, **members)
 
 
 def invalid(exc: RequestValidationError) -> ApiProblem:
@@ -93,6 +96,15 @@ class ProblemRoute(APIRoute):
                 return problem_response(from_refusal(refusal))
             except RequestValidationError as exc:
                 return problem_response(invalid(exc))
+            except (OperationalError, InterfaceError) as exc:
+                # Nothing was stored; as gateway.app answers it, but as a problem document.
+                log.warning(
+                    "database unavailable",
+                    extra={"path": request.url.path, "error": str(exc).splitlines()[0]},
+                )
+                return problem_response(
+                    from_refusal(unavailable("the database is unavailable; retry later"))
+                )
 
         return route
 
