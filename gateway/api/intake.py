@@ -237,7 +237,7 @@ class Intake:
         if mirror is not None and mirror.id is not None and mirror.settles:
             # The usual case: the mirror is there, add the readings (ingest's lighter job).
             job = self._ingest.readings_job(
-                peer, mirror.id, MirrorMeterReadingList(items=registers)
+                peer, mirror.id, MirrorMeterReadingList(items=registers), interface="rest"
             )
             pairs = job(session).pairs
         else:  # the first reading (or the mirror was deleted): create it with the readings
@@ -250,7 +250,7 @@ class Intake:
                 device_lfdi=lfdi,
                 mirror_meter_readings=registers,
             )
-            pairs = self._ingest.mirror_job(peer, mup)(session).pairs
+            pairs = self._ingest.mirror_job(peer, mup, interface="rest")(session).pairs
         if pairs != 1:  # a new time always makes one new pair; anything else is a bug
             raise RuntimeError(f"REST reading of {lfdi} made {pairs} register pairs")
         signed.add(session, self._row(item, import_mwh, export_mwh, now))

@@ -200,3 +200,19 @@ def test_rest_continues_a_meter_from_its_last_pair(api: ApiHarness) -> None:
     assert api.sql(
         "SELECT import_wh, export_wh FROM outbox WHERE timestamp = :t", t=EPOCH + 60
     ) == [(5500, 8000)]
+
+
+def test_rest_readings_are_counted_for_prometheus(sqlite_api: ApiHarness) -> None:
+    from gateway.metrics.instruments import READINGS_RECEIVED
+
+    api = sqlite_api
+    counter = READINGS_RECEIVED.labels("rest")
+    before = counter._value.get()
+    bodies = [payload(api.key, A, EPOCH + 60 * i, "0.1", "0.1") for i in range(3)]
+    bad = [*bodies[:2], bodies[0]]  # refused in the job, after two were written
+    assert api.client.post(BATCH, json={"readings": bad}, headers=api.headers()).status_code == 409
+    assert counter._value.get() == before
+    assert (
+        api.client.post(BATCH, json={"readings": bodies}, headers=api.headers()).status_code == 201
+    )
+    assert counter._value.get() == before + 6  # import and export register of each
