@@ -183,6 +183,22 @@ def _directory(settings: Settings) -> MeterDirectory:
         raise click.ClickException(str(exc)) from None
 
 
+def _with_chosen_owners(directory: MeterDirectory, database: Database) -> MeterDirectory:
+    """``directory`` with the owner wallets chosen through the REST API (meter_owner),
+    which win over the configured ones, as in the gateway's own bridge."""
+    from gateway.crud import owners
+    from oracle.registry import DirectoryError
+
+    with database.read_session() as session:
+        chosen = owners.every(session)
+    for lfdi, wallet in chosen.items():
+        try:
+            directory.set_owner(lfdi, wallet)
+        except DirectoryError as exc:
+            raise click.ClickException(f"meter_owner: {exc}") from None
+    return directory
+
+
 def _known_meters(database: Database) -> list[str]:
     """The meters the gateway knows: registered EndDevices, settling mirrors, the outbox."""
     from sqlmodel import Session, col, select
@@ -228,7 +244,7 @@ def init(obj: Context, meters: tuple[str, ...]) -> None:
     except IdentityError as exc:
         raise click.BadParameter(str(exc), param_hint="--meter") from None
     database = _database(settings)
-    directory = _directory(settings)
+    directory = _with_chosen_owners(_directory(settings), database)
     try:
         lfdis = sorted(set(_known_meters(database)) | set(extra))
         asyncio.run(_init(settings, database, directory, lfdis))
@@ -295,7 +311,7 @@ def worker(obj: Context, drain: bool, worker_id: str | None) -> None:
     """
     settings = obj.settings
     database = _database(settings)
-    directory = _directory(settings)
+    directory = _with_chosen_owners(_directory(settings), database)
     try:
         asyncio.run(_work(settings, database, directory, drain, worker_id))
     finally:

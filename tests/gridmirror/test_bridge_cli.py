@@ -110,3 +110,22 @@ def test_redrive_and_one_line_errors(tmp_path: Path) -> None:
     assert worker.exit_code == 1
     (line,) = worker.output.strip().splitlines()
     assert line.startswith("Error: no gateway key") and "run `gridmirror chain init`" in line
+
+
+def test_init_registers_the_owner_chosen_through_the_api(tmp_path: Path) -> None:
+    from gateway.crud import owners
+
+    data = tmp_path / "data"
+    assert run(data, "gateway", "register-device", "--lfdi", METER).exit_code == 0
+    db = open_database(f"sqlite:///{data / 'gridmirror.db'}")
+    db.create_all()
+    with db.write_session() as session:  # what PUT /api/v1/meters/{id}/owner stores
+        owners.choose(session, METER, OWNER, time.time())
+    db.dispose()
+    result = run(data, "chain", "init")
+    assert result.exit_code == 0, result.output
+    db = open_database(f"sqlite:///{data / 'gridmirror.db'}")
+    with Session(db.write) as session:
+        (meter,) = session.exec(select(ChainMeter)).all()
+    db.dispose()
+    assert (meter.owner, meter.owner_source) == (OWNER, "api")

@@ -179,3 +179,26 @@ def test_proof_of_an_unconfirmed_reading_is_409(sqlite_api: ApiHarness) -> None:
         ).status_code
         == 404
     )
+
+
+def test_owner_of_a_meter_on_chain_is_fixed(sqlite_api: ApiHarness) -> None:
+    from oracle.records import ChainMeter
+
+    api = sqlite_api
+    first = "4Nd1mBQtrMJVYVfKf2PJy9NZUZdTAsp7D4xWLs4gDB4T"
+    with api.runtime.database.write_session() as session:
+        session.add(
+            ChainMeter(
+                lfdi=A, address="11111111111111111111111111111111", owner=first,
+                token_account="11111111111111111111111111111111", rated_power_w=10_000,
+                owner_source="config", registered_at=0.0,
+            )
+        )  # fmt: skip
+    url = f"/api/v1/meters/{A}/owner"
+    other = "11111111111111111111111111111112"
+    response = api.client.put(url, json={"wallet": other}, headers=api.headers())
+    assert response.status_code == 409, response.text
+    assert api.sql("SELECT count(*) FROM meter_owner") == [(0,)]
+    same = api.client.put(url, json={"wallet": first}, headers=api.headers())
+    assert same.status_code == 200
+    assert (same.json()["owner"], same.json()["on_chain"]) == (first, True)
