@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlmodel import Session
 
 from gateway.api.schemas import ReadingIn, unix
@@ -42,14 +41,13 @@ from gateway.api.signatures import (
     public_key_from_text,
     verifies,
 )
-from gateway.crud import mirrors, signed
+from gateway.crud import direct
 from gateway.errors import Refusal
 from gateway.groupcommit import Job
 from gateway.ingest import Ingest
 from gateway.models import AuthorityKeyRow
 from gateway.peer import Peer
 from gateway.peer import Role as PeerRole
-from oracle.outbox import OutboxEntry
 from sep2 import (
     AccumulationBehaviour,
     DateTimeInterval,
@@ -153,6 +151,19 @@ def register_type(direction: FlowDirection) -> ReadingType:
     )
 
 
+def _registers(
+    latest: tuple[int, int, int] | None, signed: tuple[int, int, int] | None
+) -> tuple[int, int]:
+    """Where a meter's registers stand (mWh): its last REST reading's, exact, unless a
+    later pair (from 2030.5) is on its way to the chain, whose whole Wh it then continues
+    from (on chain the registers never decrease)."""
+    if latest is None:
+        return 0, 0
+    if signed is not None and signed[0] == latest[0]:
+        return signed[1], signed[2]
+    return latest[1] * 1000, latest[2] * 1000
+
+
 def _mwh(kwh: Decimal) -> int:
     return int(kwh * MWH_PER_KWH)  # exact: at most 6 decimal places (schemas.Kwh)
 
@@ -188,8 +199,9 @@ class Intake:
     def _one(self, session: Session, item: Verified, now: float) -> Accepted:
         f = item.fields
         lfdi = f.meter_id
-        device = signed.lock_meter(session, lfdi)
-        if device is None:
+        mup_mrid, import_mrid, export_mrid = mirror_mrids(self._pen, lfdi)
+        meter = direct.rest_meter(session, lfdi, item.signature, mup_mrid)
+        if meter is None:
             raise Refusal(404, f"no meter {lfdi} is registered with the gateway")
         if f.timestamp > now + self._skew:
             raise Refusal(
@@ -197,20 +209,18 @@ class Intake:
                 f"the reading is stamped {f.timestamp}, {f.timestamp - int(now)} s ahead of the "
                 f"gateway's clock (at most {self._skew} s allowed)",
             )
-        earlier = signed.by_signature(session, item.signature)
-        if earlier is not None:
+        if meter.replay_of is not None:
             raise Refusal(
-                409, f"replay: this signed reading of {lfdi} at {earlier.timestamp} is stored"
+                409, f"replay: this signed reading of {lfdi} at {meter.replay_of} is stored"
             )
-        latest = signed.latest_pair(session, lfdi)
+        latest = meter.latest_pair
         if latest is not None and f.timestamp <= latest[0]:
             raise Refusal(
                 409,
                 f"the reading of {lfdi} at {f.timestamp} is at or before the meter's last "
                 f"one ({latest[0]})",
             )
-        mup_mrid, import_mrid, export_mrid = mirror_mrids(self._pen, lfdi)
-        base_import, base_export = self._registers(session, lfdi, latest)
+        base_import, base_export = _registers(latest, meter.latest_signed)
         import_mwh = base_import + _mwh(f.energy_consumed_kwh)
         export_mwh = base_export + _mwh(f.energy_generated_kwh)
         if max(import_mwh, export_mwh) > INT48_MAX:
@@ -231,13 +241,12 @@ class Intake:
                 reading=Reading(time_period=period, value=export_mwh),
             ),
         )
-        peer = Peer(lfdi=lfdi, sfdi=device.sfdi, role=PeerRole.AGGREGATOR)
-        mirror = mirrors.live_by_mrid(session, mup_mrid)
+        peer = Peer(lfdi=lfdi, sfdi=meter.sfdi, role=PeerRole.AGGREGATOR)
         pairs: int
-        if mirror is not None and mirror.id is not None and mirror.settles:
+        if meter.mirror_id is not None and meter.mirror_settles:
             # The usual case: the mirror is there, add the readings (ingest's lighter job).
             job = self._ingest.readings_job(
-                peer, mirror.id, MirrorMeterReadingList(items=registers), interface="rest"
+                peer, meter.mirror_id, MirrorMeterReadingList(items=registers), interface="rest"
             )
             pairs = job(session).pairs
         else:  # the first reading (or the mirror was deleted): create it with the readings
@@ -253,27 +262,8 @@ class Intake:
             pairs = self._ingest.mirror_job(peer, mup, interface="rest")(session).pairs
         if pairs != 1:  # a new time always makes one new pair; anything else is a bug
             raise RuntimeError(f"REST reading of {lfdi} made {pairs} register pairs")
-        signed.add(session, self._row(item, import_mwh, export_mwh, now))
-        pair_id = session.execute(
-            select(OutboxEntry.id).where(  # type: ignore[call-overload]
-                OutboxEntry.lfdi == lfdi, OutboxEntry.timestamp == f.timestamp
-            )
-        ).scalar_one()
-        return Accepted(int(pair_id), lfdi, f.timestamp, import_mwh, export_mwh, item.key.name)
-
-    @staticmethod
-    def _registers(
-        session: Session, lfdi: str, latest: tuple[int, int, int] | None
-    ) -> tuple[int, int]:
-        """Where the meter's registers stand (mWh): its last REST reading's, exact, unless
-        a later pair (from 2030.5) is on its way to the chain, whose whole Wh it then
-        continues from (on chain the registers never decrease)."""
-        if latest is None:
-            return 0, 0
-        last = signed.latest(session, lfdi)
-        if last is not None and last[0] == latest[0]:
-            return last[1], last[2]
-        return latest[1] * 1000, latest[2] * 1000
+        pair_id = direct.add_signed(session, self._row(item, import_mwh, export_mwh, now))
+        return Accepted(pair_id, lfdi, f.timestamp, import_mwh, export_mwh, item.key.name)
 
     @staticmethod
     def _row(item: Verified, import_mwh: int, export_mwh: int, now: float) -> dict[str, Any]:

@@ -161,3 +161,102 @@ def _bindable(row: Mapping[str, Any], dialect: str) -> dict[str, Any]:
     if scaled is not None and dialect == "sqlite":
         values["scaled"] = format(Decimal(scaled), "f")
     return values
+
+
+# --- signed REST readings (gateway.api.intake): the same hot path, per reading -------------
+
+
+@dataclass(frozen=True, slots=True)
+class RestMeterFacts:
+    """What a REST reading of a meter needs to know before it is stored."""
+
+    sfdi: int
+    replay_of: int | None  # time of the stored reading with the same signature, if any
+    latest_pair: tuple[int, int, int] | None  # (time, import Wh, export Wh) in the outbox
+    latest_signed: tuple[int, int, int] | None  # (time, import mWh, export mWh)
+    mirror_id: int | None  # the live REST mirror
+    mirror_settles: bool
+
+
+_DEVICE = _Sql("SELECT sfdi FROM end_device WHERE lfdi = :lfdi")
+_SIGNATURE = _Sql("SELECT timestamp FROM signed_reading WHERE signature = :sig")
+_LATEST_PAIR = _Sql(
+    "SELECT timestamp, import_wh, export_wh FROM outbox WHERE lfdi = :lfdi "
+    "ORDER BY timestamp DESC LIMIT 1"
+)
+_LATEST_SIGNED = _Sql(
+    "SELECT timestamp, import_mwh, export_mwh FROM signed_reading WHERE lfdi = :lfdi "
+    "ORDER BY timestamp DESC LIMIT 1"
+)
+_LIVE_MIRROR = _Sql(
+    "SELECT id, settles FROM mirror_usage_point WHERE mrid = :mrid AND deleted_at IS NULL"
+)
+_SIGNED_COLUMNS = (
+    "lfdi", "timestamp", "energy_generated_kwh", "energy_consumed_kwh", "solar_irradiance",
+    "temperature", "metadata_json", "import_mwh", "export_mwh", "key_id", "signature",
+    "received_at",
+)  # fmt: skip
+_DECIMAL_COLUMNS = (
+    "energy_generated_kwh",
+    "energy_consumed_kwh",
+    "solar_irradiance",
+    "temperature",
+)
+# Built from the constant column names only; values always travel as parameters.
+_INSERT_SIGNED = _Sql(
+    f"INSERT INTO signed_reading ({', '.join(_SIGNED_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join(':' + c for c in _SIGNED_COLUMNS)})"
+)
+_PAIR_ID = _Sql("SELECT id FROM outbox WHERE lfdi = :lfdi AND timestamp = :t")
+
+
+def _triple(row: Any) -> tuple[int, int, int] | None:
+    return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
+
+
+def rest_meter(
+    session: Session, lfdi: str, signature: str, mirror_mrid: str
+) -> RestMeterFacts | None:
+    """The facts of a registered meter for a REST reading, or None if it is not registered.
+
+    On PostgreSQL the device row stays locked (FOR UPDATE) until the transaction ends, so
+    two gateway processes adding to one meter's registers take turns; SQLite's single
+    writer needs no lock.
+    """
+    driver, dialect, _ = _driver(session)
+    device_sql = _DEVICE.text(dialect) + (" FOR UPDATE" if dialect == "postgresql" else "")
+    device = driver.execute(device_sql, {"lfdi": lfdi}).fetchone()
+    if device is None:
+        return None
+    replay = driver.execute(_SIGNATURE.text(dialect), {"sig": signature}).fetchone()
+    pair = _triple(driver.execute(_LATEST_PAIR.text(dialect), {"lfdi": lfdi}).fetchone())
+    signed = (
+        _triple(driver.execute(_LATEST_SIGNED.text(dialect), {"lfdi": lfdi}).fetchone())
+        if pair is not None
+        else None
+    )
+    mirror = driver.execute(_LIVE_MIRROR.text(dialect), {"mrid": mirror_mrid}).fetchone()
+    return RestMeterFacts(
+        sfdi=int(device[0]),
+        replay_of=None if replay is None else int(replay[0]),
+        latest_pair=pair,
+        latest_signed=signed,
+        mirror_id=None if mirror is None else int(mirror[0]),
+        mirror_settles=False if mirror is None else bool(mirror[1]),
+    )
+
+
+def add_signed(session: Session, row: Mapping[str, Any]) -> int:
+    """Store an accepted REST reading; the id of its register pair in the outbox."""
+    driver, dialect, info = _driver(session)
+    values = {c: row.get(c) for c in _SIGNED_COLUMNS}
+    for column in _DECIMAL_COLUMNS:  # models.ExactDecimal: canonical text on SQLite
+        value = values[column]
+        if value is not None and dialect == "sqlite":
+            values[column] = format(Decimal(value), "f")
+    info["writes"] = info.get("writes", 0) + 1
+    driver.execute(_INSERT_SIGNED.text(dialect), values)
+    found = driver.execute(
+        _PAIR_ID.text(dialect), {"lfdi": row["lfdi"], "t": row["timestamp"]}
+    ).fetchone()
+    return int(found[0])
