@@ -67,36 +67,17 @@ def gateway(
         raise click.ClickException(
             f"no server certificate in {pki_dir}: run `gridmirror certs init` first"
         )
-    from fastapi import APIRouter
+    from gridmirror.extensions import ExtensionError, gateway_extensions
 
-    from gateway.app import Lifespan
-
-    lifespans: list[Lifespan] = []
-    routers: list[APIRouter] = []
     directory = None
     if settings.chain.worker_in_gateway:  # the oracle bridge in this process
         from gridmirror.commands.chain import _directory
 
         directory = _directory(settings)
-    if gateway_settings.api_enabled:  # the REST API; its lifespan goes before the bridge's
-        from gateway.api import build_api
-
-        try:
-            api = build_api(gateway_settings, directory=directory)
-        except (OSError, ValueError) as exc:
-            raise click.ClickException(f"cannot set up the REST API's JWT key: {exc}") from None
-        routers.append(api.router)
-        lifespans.append(api.lifespan)
-    if directory is not None:
-        from oracle.bridge import bridge_lifespan
-
-        lifespans.append(
-            bridge_lifespan(
-                settings.chain,
-                directory,
-                lambda app: (app.state.runtime.database.write, app.state.runtime.database.read),
-            )
-        )
+    try:
+        extensions = gateway_extensions(gateway_settings, settings.chain, directory)
+    except ExtensionError as exc:
+        raise click.ClickException(str(exc)) from None
     try:
         pki = Pki.open(pki_dir)
         server = Gateway(
@@ -104,8 +85,8 @@ def gateway(
             settings.sep2,
             pki,
             settings.pki,
-            routers=routers,
-            lifespans=lifespans,
+            routers=extensions.routers,
+            lifespans=extensions.lifespans,
         )
     except (PkiError, DatabaseError, ConfigurationError, SchemaUnavailable) as exc:
         raise click.ClickException(str(exc)) from None

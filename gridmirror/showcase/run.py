@@ -37,11 +37,11 @@ from gateway.launch import Gateway
 from gateway.runtime import ConfigurationError
 from gateway.server import ServerStartError
 from gateway.settings import GatewaySettings
+from gridmirror.extensions import ExtensionError, gateway_extensions
 from gridmirror.showcase.ledger import Ledger, read_ledger
 from gridmirror.showcase.prepare import DemoError, continued_replay_s, ensure_chain
 from gridmirror.showcase.snapshot import Counters, Links, ReplayClock, Snapshot, take
 from gridmirror.showcase.view import links, render, status_line
-from oracle.bridge import bridge_lifespan
 from oracle.registry import MeterDirectory
 from oracle.settings import ChainSettings
 from oracle.status import STATS
@@ -182,25 +182,18 @@ async def _run(plan: DemoPlan, stop: asyncio.Event, echo: Callable[[str], None])
     )
 
     try:
+        extensions = gateway_extensions(plan.gateway, plan.chain, plan.directory)
         gateway = Gateway(
             plan.gateway,
             plan.sep2,
             plan.pki,
             plan.pki_settings,
             codec=plan.codec,
-            lifespans=[
-                bridge_lifespan(
-                    plan.chain,
-                    plan.directory,
-                    lambda app: (
-                        app.state.runtime.database.write,
-                        app.state.runtime.database.read,
-                    ),
-                )
-            ],
+            routers=extensions.routers,
+            lifespans=extensions.lifespans,
         )
         await gateway.start()
-    except (ServerStartError, DatabaseError, ConfigurationError) as exc:
+    except (ServerStartError, DatabaseError, ConfigurationError, ExtensionError) as exc:
         raise DemoError(str(exc)) from None
     except OSError as exc:
         raise DemoError(f"cannot start the gateway: {exc.strerror or exc}") from None

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from gateway.db import open_database
@@ -93,10 +94,34 @@ async def test_the_demo_runs_and_a_second_run_continues(tmp_path: Path) -> None:
     await agree(data)
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def meters_over_rest(data: Path, api_port: int) -> set[str]:
+    """The meters the running demo's REST API lists, with a viewer token from the CLI."""
+    token = subprocess.run(
+        [sys.executable, "-m", "gridmirror", "--data-dir", str(data), "auth", "token",
+         "--role", "viewer", "--subject", "demo-test"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    answer = httpx.get(
+        f"http://127.0.0.1:{api_port}/api/v1/meters",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    return {m["meter_id"] for m in answer.json()["items"]}
+
+
 async def test_ctrl_c_stops_everything_cleanly(tmp_path: Path) -> None:
     data = tmp_path / "data"
+    api_port = free_port()
+    args = [*DEMO[: DEMO.index("--api-port")], "--api-port", str(api_port), "--no-mdns"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gridmirror", "--data-dir", str(data), *DEMO, "--duration", "120"],
+        [sys.executable, "-m", "gridmirror", "--data-dir", str(data), *args, "--duration", "120"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -115,6 +140,9 @@ async def test_ctrl_c_stops_everything_cleanly(tmp_path: Path) -> None:
                 except Exception:  # the tables may not be there yet
                     pass
             await asyncio.sleep(0.5)
+        # the REST API is served beside the 2030.5 resources, and knows the demo's meters
+        listed = await asyncio.to_thread(meters_over_rest, data, api_port)
+        assert len(listed) == 5
         proc.send_signal(signal.SIGINT)
         out, err = await asyncio.to_thread(proc.communicate, timeout=60)
     finally:
