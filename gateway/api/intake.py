@@ -259,7 +259,18 @@ class Intake:
                 device_lfdi=lfdi,
                 mirror_meter_readings=registers,
             )
-            pairs = self._ingest.mirror_job(peer, mup, interface="rest")(session).pairs
+            try:
+                pairs = self._ingest.mirror_job(peer, mup, interface="rest")(session).pairs
+            except Refusal as refusal:
+                if refusal.status != 409:
+                    raise
+                # ingest words it for a 2030.5 client; say it in this API's terms
+                raise Refusal(
+                    409,
+                    f"meter {lfdi} reports its energy registers over 2030.5; a meter is "
+                    f"fed by the REST API or by its own 2030.5 mirror, not both "
+                    f"({refusal.problem})",
+                ) from None
         if pairs != 1:  # a new time always makes one new pair; anything else is a bug
             raise RuntimeError(f"REST reading of {lfdi} made {pairs} register pairs")
         pair_id = direct.add_signed(session, self._row(item, import_mwh, export_mwh, now))

@@ -216,3 +216,20 @@ def test_rest_readings_are_counted_for_prometheus(sqlite_api: ApiHarness) -> Non
         api.client.post(BATCH, json={"readings": bodies}, headers=api.headers()).status_code == 201
     )
     assert counter._value.get() == before + 6  # import and export register of each
+
+
+def test_a_meter_reporting_over_2030_5_is_not_also_fed_by_rest(api: ApiHarness) -> None:
+    from gateway.peer import Peer
+    from gateway.peer import Role as PeerRole
+    from tests.gateway.conftest import site_mup
+
+    # meter C mirrors its own registers over 2030.5 (as the campus meters do)
+    with api.runtime.database.write_session() as session:
+        api.runtime.ingest.mirror_job(Peer(C, 0, PeerRole.DEVICE), site_mup(C))(session)
+    before = stored(api)
+    response = api.client.post(
+        URL, json=payload(api.key, C, EPOCH, "1", "1"), headers=api.headers()
+    )
+    assert response.status_code == 409, response.text
+    assert "fed by the REST API or by its own 2030.5 mirror, not both" in response.json()["detail"]
+    assert stored(api) == before
