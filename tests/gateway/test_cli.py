@@ -96,7 +96,12 @@ def test_one_line_errors(tmp_path: Path, data: Path) -> None:
 
 class Process:
     def __init__(self, data: Path) -> None:
-        env = dict(os.environ, GRIDMIRROR_GATEWAY__MDNS="false", GRIDMIRROR_GATEWAY__PORT="0")
+        env = dict(
+            os.environ,
+            GRIDMIRROR_GATEWAY__MDNS="false",
+            GRIDMIRROR_GATEWAY__PORT="0",
+            GRIDMIRROR_GATEWAY__API_PORT="0",
+        )
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gridmirror", "--data-dir", str(data), "gateway"],
             stdout=subprocess.PIPE,
