@@ -303,3 +303,70 @@ def bench_meters(count: int, window: float, server_url: str | None, scratch: Pat
         raise click.ClickException(str(exc)) from exc
     for line in meters_bench.report(result):
         click.echo(line)
+
+
+@bench.command("api")
+@click.option(
+    "--clients", default=16, show_default=True, type=click.IntRange(1, 1000),
+    help="Clients posting at once, each its own meter's readings on a keep-alive connection.",
+)  # fmt: skip
+@click.option(
+    "--seconds", default=10.0, show_default=True, type=click.FloatRange(0.5, 3600),
+    help="Length of each phase (singles after 1 s of warm-up, then batches).",
+)  # fmt: skip
+@click.option(
+    "--batch", default=500, show_default=True, type=click.IntRange(1, 100_000),
+    help="Readings per request in the batch phase (at most gateway.api_batch_limit).",
+)  # fmt: skip
+@click.option(
+    "--rounds", default=3, show_default=True, type=click.IntRange(1, 20),
+    help="Rounds, each on a fresh gateway and database (the medians are printed).",
+)  # fmt: skip
+@click.option(
+    "--db", "database", default="sqlite", show_default=True,
+    help="sqlite (a scratch file, synchronous=FULL) or a postgresql+psycopg:// URL "
+    "(a scratch schema, dropped afterwards).",
+)  # fmt: skip
+@click.option(
+    "--scratch", type=click.Path(path_type=Path, file_okay=False),
+    help="Where the PKI and database go (default: the system temp directory).",
+)  # fmt: skip
+def bench_api(
+    clients: int, seconds: float, batch: int, rounds: int, database: str, scratch: Path | None
+) -> None:
+    """Signed readings POSTed to the REST API: readings/s, latency, server CPU per reading."""
+    import os
+
+    from gateway.settings import GatewaySettings
+    from gridmirror.bench import api as api_bench
+
+    if database != "sqlite" and not database.startswith("postgresql"):
+        raise click.ClickException("--db must be sqlite or a postgresql+psycopg:// URL")
+    limit = GatewaySettings().api_batch_limit
+    if batch > limit:
+        raise click.ClickException(f"--batch must be at most {limit} (gateway.api_batch_limit)")
+    where = "SQLite synchronous=FULL" if database == "sqlite" else "PostgreSQL"
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    click.echo(
+        f"api: {clients} clients on keep-alive HTTP/1.1, operator JWT, Ed25519-signed "
+        f"readings 15 s apart; {seconds:g} s singles then {seconds:g} s batches of {batch}, "
+        f"{rounds} round(s); {where}; gateway and load in separate processes; "
+        f"load average {load}"
+    )
+    try:
+        results = api_bench.run(
+            clients=clients,
+            seconds=seconds,
+            batch=batch,
+            rounds=rounds,
+            database_url=None if database == "sqlite" else database,
+            echo=click.echo,
+            scratch=scratch,
+        )
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+    refused = sum(r.refused for r in results)
+    if refused:
+        raise click.ClickException(f"{refused} reading(s) refused: the figures do not count")
+    if not all(r.consistent for r in results):
+        raise click.ClickException("the database does not hold every accepted reading")
