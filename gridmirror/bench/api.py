@@ -58,7 +58,7 @@ HISTORY_S = 400 * 86_400  # the first reading's age: later ones stay in the past
 WARMUP_S = 1.0
 PIN = 111_115
 KEY_FILE = "authority.pem"
-SECRET_FILE = "api-jwt.key"
+JWT_KEY_FILE = "api-jwt.key"
 SUBJECT = "bench-api"
 
 
@@ -121,7 +121,7 @@ def gateway_settings(directory: Path, database_url: str) -> GatewaySettings:
         database_url=database_url,
         mdns=False,
         sqlite_synchronous="full",
-        api_jwt_secret_file=directory / SECRET_FILE,
+        api_jwt_secret_file=directory / JWT_KEY_FILE,
     )
 
 
@@ -174,9 +174,7 @@ def stored_counts(database_url: str, lfdis: list[str]) -> tuple[int, int]:
             signed = session.exec(
                 select(func.count()).where(col(SignedReadingRow.lfdi).in_(lfdis))
             ).one()
-            pairs = session.exec(
-                select(func.count()).where(col(OutboxEntry.lfdi).in_(lfdis))
-            ).one()
+            pairs = session.exec(select(func.count()).where(col(OutboxEntry.lfdi).in_(lfdis))).one()
     finally:
         database.dispose()
     return int(signed), int(pairs)
