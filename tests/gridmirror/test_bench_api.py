@@ -12,14 +12,19 @@ from click.testing import CliRunner
 
 from gridmirror.bench import api as api_bench
 from gridmirror.cli import cli
+from tests.conftest import PG_URL, _postgres_reachable, require
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("db", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_a_tiny_run_prints_positive_figures_and_stores_every_accepted_reading(
-    tmp_path: Path,
+    tmp_path: Path, db: str
 ) -> None:
+    if db == "postgresql":
+        require(_postgres_reachable(), f"PostgreSQL at {PG_URL}")
     args = ["bench", "api", "--clients", "2", "--seconds", "2", "--batch", "20", "--rounds", "1"]
-    result = CliRunner().invoke(cli, [*args, "--scratch", str(tmp_path)])
+    database = "sqlite" if db == "sqlite" else PG_URL
+    result = CliRunner().invoke(cli, [*args, "--db", database, "--scratch", str(tmp_path)])
     assert result.exit_code == 0, result.output
     out = result.output
     singles = re.search(
