@@ -10,7 +10,7 @@ gateway register-device`` do.
 
 The load, from a separate process: ``clients`` aiohttp clients, each with an operator
 token on one keep-alive connection, each posting its own meter's readings (signed with
-Ed25519 as the authority does, 15 s apart from a start 400 days back, so none is
+Ed25519 as the authority does, 15 s apart from a start ten years back, so none is
 refused for its time):
 
 - singles: one reading per request, the next as soon as the last was answered; after
@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from gateway.settings import GatewaySettings
 
 STEP_S = 15  # seconds between a meter's readings
-HISTORY_S = 400 * 86_400  # the first reading's age: later ones stay in the past
+HISTORY_S = 3_650 * 86_400  # the first reading's age: later ones stay in the past
 WARMUP_S = 1.0
 PIN = 111_115
 KEY_FILE = "authority.pem"
@@ -111,7 +111,7 @@ def meter_lfdis(count: int) -> list[str]:
             for i in range(count)]  # fmt: skip
 
 
-def gateway_settings(directory: Path, database_url: str) -> GatewaySettings:
+def gateway_settings(directory: Path, database_url: str | None = None) -> GatewaySettings:
     """The gateway's settings: free ports, no DNS-SD, the JWT key in ``directory``."""
     from gateway.settings import GatewaySettings
 
@@ -281,8 +281,7 @@ def load(
     from gateway.api import authority_of
     from gateway.api.tokens import Role
 
-    settings = gateway_settings(directory, "sqlite://")  # only its JWT settings are read
-    token = authority_of(settings).issue(Role.OPERATOR, SUBJECT, 24 * 3600)
+    token = authority_of(gateway_settings(directory)).issue(Role.OPERATOR, SUBJECT, 24 * 3600)
     key = _private_key(directory / KEY_FILE)
     meters = [Meter(lfdi, key, start) for lfdi in lfdis]
     headers = {"Authorization": f"Bearer {token}"}
