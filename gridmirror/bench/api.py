@@ -35,7 +35,6 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import os
 import signal
 import statistics
 import subprocess
@@ -47,6 +46,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from gridmirror.bench.sampling import percentile, process_cpu_seconds
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -227,14 +228,6 @@ def serve(directory: Path, database_url: str) -> None:
 # --- the load process ---------------------------------------------------------------------
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The ``q`` quantile of ``values`` (nearest rank below); 0 for none."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 class Meter:
     """One meter's signed readings, 15 s apart, built as the authority would."""
 
@@ -390,11 +383,6 @@ def load(
 # --- the orchestrator -----------------------------------------------------------------------
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 @contextlib.contextmanager
 def _server(directory: Path, database_url: str) -> Iterator[tuple[int, int]]:
     proc = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
@@ -433,7 +421,7 @@ def _load_process(
     last = ""
     for line in proc.stdout:
         if line.endswith(("-START\n", "-END\n")):
-            marks[line.strip()] = _cpu_seconds(server_pid)
+            marks[line.strip()] = process_cpu_seconds(server_pid)
         elif line.strip():
             last = line
     _, err = proc.communicate()

@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import signal
 import ssl
 import statistics
@@ -45,6 +44,8 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from gridmirror.bench.sampling import percentile, process_cpu_seconds
 
 MODES = ("bare", "gateway")
 TARGET_RATIO = 0.60
@@ -222,13 +223,6 @@ def bare_app() -> Any:
 # --- the load process ---------------------------------------------------------------------
 
 
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 async def _meter_sessions(
     url: str, directory: Path, serials: list[str], setup: bool
 ) -> list[tuple[Any, str, bytes]]:
@@ -335,8 +329,8 @@ def load(
             "requests": len(latencies),
             "errors": errors,
             "seconds": seconds,
-            "p50_ms": 1000 * _percentile(latencies, 0.50),
-            "p99_ms": 1000 * _percentile(latencies, 0.99),
+            "p50_ms": 1000 * percentile(latencies, 0.50),
+            "p99_ms": 1000 * percentile(latencies, 0.99),
             "max_ms": 1000 * max(latencies, default=0.0),
         }
 
@@ -344,11 +338,6 @@ def load(
 
 
 # --- the orchestrator -----------------------------------------------------------------------
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.contextmanager
@@ -397,9 +386,9 @@ def _load_process(
     last = ""
     for line in proc.stdout:
         if line.startswith("MEASURE-START"):
-            cpu_start = _cpu_seconds(server_pid)
+            cpu_start = process_cpu_seconds(server_pid)
         elif line.startswith("MEASURE-END"):
-            cpu_end = _cpu_seconds(server_pid)
+            cpu_end = process_cpu_seconds(server_pid)
         elif line.strip():
             last = line
     _, err = proc.communicate()
