@@ -39,11 +39,13 @@ def terminate(pids: set[int]) -> None:
         admin.dispose()
 
 
+# A SQLite file has no server connection to drop: PostgreSQL only.
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
 async def test_a_dropped_connection_costs_no_reading(
     start_gateway: Any, pki: Pki, codec: Codec, database_url: str
 ) -> None:
-    if database_url.startswith("sqlite"):
-        pytest.skip("a SQLite file has no server connection to drop")
     meter = pki.device(METERS[0])
     async with start_gateway() as gw, client(gw, METERS[0]) as c:
         await register(c, pki, METERS[0], codec)

@@ -174,6 +174,10 @@ async def test_slow_confirmations_are_picked_up_later(flaky: tuple[Bridge, Flaky
     assert bridge.stats.errors["timeout"] == 3
 
 
+# A SQLite file has no server connection to drop: PostgreSQL only.
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
 async def test_dropped_database_connections_are_waited_out(
     database_url: str, embedded: EmbeddedBackend, tmp_path: Any
 ) -> None:
@@ -184,8 +188,6 @@ async def test_dropped_database_connections_are_waited_out(
     from tests.conftest import PG_URL
     from tests.oracle.harness import bridge_settings, create_tables, make_engine
 
-    if database_url.startswith("sqlite"):
-        pytest.skip("a SQLite file has no server connection to drop")
     name = f"gm-outage-{uuid.uuid4().hex[:12]}"
     engine = make_engine(f"{database_url}&application_name={name}")
     create_tables(engine)
