@@ -302,7 +302,8 @@ class Ingest:
             seen.add(mrid)
             row = current.get(mrid)
             if row is not None and (xml is None or xml == row.reading_type_xml):
-                target = _Target.of_row(row)
+                # Without ``full`` the targets start as the current rows, still untouched.
+                target = targets[mrid] if not full else _Target.of_row(row)
                 if full and (mmr.description, mmr.version) != (row.description, row.version):
                     target.action = "update"
                     target.description, target.version = mmr.description, mmr.version

@@ -120,10 +120,21 @@ _REGISTER_VALUES = _InList(
 _ENQUEUE = _Sql(ENQUEUE_SQL)
 
 
+_DRIVER = "gridmirror.direct.driver"  # Session.info key: (transaction, driver, dialect, info)
+
+
 def _driver(session: Session) -> tuple[Any, str, dict[str, Any]]:
     """The DBAPI connection of the session's transaction, its dialect and its info."""
+    # Remembered for the transaction: Session.connection() costs more than most of the
+    # statements it serves, and a readings POST asks four times.
+    transaction = session.get_transaction()
+    cached = session.info.get(_DRIVER)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        return cached[1], cached[2], cached[3]
     connection = session.connection()
-    return connection.connection.driver_connection, connection.dialect.name, connection.info
+    found = connection.connection.driver_connection, connection.dialect.name, connection.info
+    session.info[_DRIVER] = (session.get_transaction(), *found)
+    return found
 
 
 def mirror_with_meter_readings(
