@@ -77,7 +77,9 @@ def create_app(
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.runtime = runtime
     routes = sep2_routes()
-    app.router.routes.extend(routes)
+    # Ahead of FastAPI's own (/openapi.json, /docs, ...), which no 2030.5 path can match:
+    # every request tries the routes in order, and a readings POST is the common one.
+    app.router.routes[:0] = routes
     install_metrics(
         app,
         runtime.database.read,
