@@ -44,7 +44,8 @@ _IN_LISTS_KEPT = 64
 
 
 class _InList:
-    """A statement with an ``IN`` list of ``n`` parameters ``p0 … p{n-1}``, built once per n."""
+    """A statement with an ``IN`` list of ``n`` parameters (``prefix`` 0 to n-1), built once
+    per n."""
 
     def __init__(self, template: str, prefix: str) -> None:
         self._template = template  # with {in_list} where the parameters go

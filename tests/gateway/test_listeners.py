@@ -7,12 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from certs.pki import Pki
-from gateway.app import is_sep2_path
-from gateway.routes import SEP2_PREFIXES
 from tests.gateway.conftest import METERS, client, get
 
 pytestmark = pytest.mark.asyncio
@@ -53,18 +49,3 @@ async def test_api_disabled_opens_no_second_port(start_gateway: Any) -> None:
         assert gateway.api_url is None and gateway.api_port is None
         async with client(gateway, METERS[0]) as device:
             assert (await get(device, "/dcap")).status_code == 200
-
-
-_SEGMENTS = st.sampled_from(
-    ["", "mup", "mupx", "mu", "upt", "tm", "tmx", "edev", "dcap", "api", "1"]
-)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.booleans(), st.lists(_SEGMENTS, max_size=4), st.booleans())
-def test_is_sep2_path_is_a_prefix_or_below(
-    leading: bool, segments: list[str], trailing: bool
-) -> None:
-    path = ("/" if leading else "") + "/".join(segments) + ("/" if trailing else "")
-    reference = any(path == p or path.startswith(p + "/") for p in SEP2_PREFIXES)
-    assert is_sep2_path(path) is reference
