@@ -42,9 +42,18 @@ log = logging.getLogger(__name__)
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
+# Every prefix is one path segment, so a path is a 2030.5 path when its first segment is
+# one of them: a set look-up, where trying each prefix cost every request (the listener and
+# the metrics ask for each) a few µs.
+assert all(p.startswith("/") and "/" not in p[1:] for p in SEP2_PREFIXES)
+_SEP2_ROOTS = frozenset(SEP2_PREFIXES)
+
+
 def is_sep2_path(path: str) -> bool:
-    """True for the paths of the 2030.5 resources (/dcap, /tm, /edev, /mup, /upt, ...)."""
-    return any(path == p or path.startswith(p + "/") for p in SEP2_PREFIXES)
+    """True for the paths of the 2030.5 resources (/dcap, /tm, /edev, /mup, /upt, ...):
+    one of ``SEP2_PREFIXES`` itself or a path below it."""
+    end = path.find("/", 1)
+    return (path if end < 0 else path[:end]) in _SEP2_ROOTS
 
 
 def create_app(
@@ -68,7 +77,9 @@ def create_app(
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.runtime = runtime
     routes = sep2_routes()
-    app.router.routes.extend(routes)
+    # Ahead of FastAPI's own (/openapi.json, /docs, ...), which no 2030.5 path can match:
+    # every request tries the routes in order, and a readings POST is the common one.
+    app.router.routes[:0] = routes
     install_metrics(
         app,
         runtime.database.read,

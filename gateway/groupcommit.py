@@ -132,11 +132,14 @@ class GroupCommitter:
                 return
             batch = [first]
             stop = False
-            deadline = time.monotonic() + self._linger
+            if self._linger > 0:
+                # Sleep through the linger, then take what came: waiting on the queue
+                # instead would wake this thread for every arrival, and each wake-up's GIL
+                # hand-off costs the event loop's thread more than the job's own Python.
+                time.sleep(self._linger)
             while len(batch) < self._batch_limit:
                 try:
-                    wait = deadline - time.monotonic()
-                    item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if item is _STOP:

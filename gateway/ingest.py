@@ -48,7 +48,7 @@ from gateway.mappers import reading_type_columns, reading_type_of_columns
 from gateway.metrics.instruments import READINGS_RECEIVED
 from gateway.models import MeterReadingRow, MirrorRow, table_of
 from gateway.peer import Peer
-from oracle.outbox import OutboxState, enqueue
+from oracle.outbox import OutboxState, pending_row
 from sep2 import (
     Codec,
     EnergyRegister,
@@ -302,7 +302,8 @@ class Ingest:
             seen.add(mrid)
             row = current.get(mrid)
             if row is not None and (xml is None or xml == row.reading_type_xml):
-                target = _Target.of_row(row)
+                # Without ``full`` the targets start as the current rows, still untouched.
+                target = targets[mrid] if not full else _Target.of_row(row)
                 if full and (mmr.description, mmr.version) != (row.description, row.version):
                     target.action = "update"
                     target.description, target.version = mmr.description, mmr.version
@@ -549,16 +550,11 @@ class Ingest:
     def _write_pairs(
         session: Session, device_lfdi: str, pairs: dict[int, tuple[int, int]], now: float
     ) -> None:
-        for start in sorted(pairs):
-            import_wh, export_wh = pairs[start]
-            enqueue(
-                session,
-                lfdi=device_lfdi,
-                timestamp=start,
-                import_wh=import_wh,
-                export_wh=export_wh,
-                now=now,
-            )
+        # oracle.outbox.enqueue's upsert, on the DBAPI connection (crud.direct).
+        direct.enqueue_pairs(
+            session,
+            [pending_row(device_lfdi, start, *pairs[start], now) for start in sorted(pairs)],
+        )
 
 
 def _types(plan: _Plan) -> dict[str, ReadingType]:

@@ -7,6 +7,7 @@ The URL layout lives here too (``Hrefs``), so every resource names its links the
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -141,8 +142,14 @@ def reading_type_columns(reading_type: ReadingType) -> dict[str, Any]:
 
 def reading_type_of_columns(row: Any) -> ReadingType:
     """A ReadingType with the fields ingest uses, from a meter_reading row (or mapping)."""
-    get = row.get if isinstance(row, dict) else (lambda name: getattr(row, name))
-    return _reading_type(get("power_of_ten"), *(get(name) for name in READING_TYPE_COLUMNS))
+    if isinstance(row, dict):
+        return _reading_type(row.get("power_of_ten"), *(row.get(n) for n in READING_TYPE_COLUMNS))
+    return _reading_type(row.power_of_ten, *_reading_type_columns_of(row))
+
+
+# One C call for the columns of a row object (ingest asks for each of a mirror's meter
+# readings on every readings POST).
+_reading_type_columns_of = operator.attrgetter(*READING_TYPE_COLUMNS)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -24,6 +24,7 @@ from typing import Any
 from sqlmodel import Session
 
 from gateway.crud.mirrors import MirrorFacts
+from oracle.outbox import ENQUEUE_SQL
 
 _PARAM = re.compile(r":(\w+)")
 
@@ -37,6 +38,29 @@ class _Sql:
 
     def text(self, dialect: str) -> str:
         return self.postgresql if dialect == "postgresql" else self.sqlite
+
+
+_IN_LISTS_KEPT = 64
+
+
+class _InList:
+    """A statement with an ``IN`` list of ``n`` parameters (``prefix`` 0 to n-1), built once
+    per n."""
+
+    def __init__(self, template: str, prefix: str) -> None:
+        self._template = template  # with {in_list} where the parameters go
+        self._prefix = prefix
+        self._built: dict[int, tuple[_Sql, tuple[str, ...]]] = {}
+
+    def get(self, n: int) -> tuple[_Sql, tuple[str, ...]]:
+        """The statement for ``n`` values and the names of their parameters."""
+        built = self._built.get(n)
+        if built is None:
+            names = tuple(f"{self._prefix}{i}" for i in range(n))
+            built = (_Sql(self._template.format(in_list=", ".join(":" + x for x in names))), names)
+            if n <= _IN_LISTS_KEPT:  # the usual few lengths; a rare long list is built anew
+                self._built[n] = built
+        return built
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +108,34 @@ _UPSERT_READING = _Sql(
 )
 
 
+_OUTBOX_ROWS = _InList(
+    "SELECT timestamp, state, import_wh, export_wh FROM outbox "
+    "WHERE lfdi = :lfdi AND timestamp IN ({in_list})",
+    "t",
+)
+_REGISTER_VALUES = _InList(
+    "SELECT start, wh FROM reading WHERE meter_reading_id = :mr AND tou_tier = 0 "
+    "AND consumption_block = 0 AND start IN ({in_list})",
+    "s",
+)
+_ENQUEUE = _Sql(ENQUEUE_SQL)
+
+
+_DRIVER = "gridmirror.direct.driver"  # Session.info key: (transaction, driver, dialect, info)
+
+
 def _driver(session: Session) -> tuple[Any, str, dict[str, Any]]:
     """The DBAPI connection of the session's transaction, its dialect and its info."""
+    # Remembered for the transaction: Session.connection() costs more than most of the
+    # statements it serves, and a readings POST asks four times.
+    transaction = session.get_transaction()
+    cached = session.info.get(_DRIVER)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        return cached[1], cached[2], cached[3]
     connection = session.connection()
-    return connection.connection.driver_connection, connection.dialect.name, connection.info
+    found = connection.connection.driver_connection, connection.dialect.name, connection.info
+    session.info[_DRIVER] = (session.get_transaction(), *found)
+    return found
 
 
 def mirror_with_meter_readings(
@@ -111,11 +159,7 @@ def outbox_rows(
     if not timestamps:
         return []
     driver, dialect, _ = _driver(session)
-    names = [f"t{i}" for i in range(len(timestamps))]
-    sql = _Sql(
-        "SELECT timestamp, state, import_wh, export_wh FROM outbox "  # noqa: S608
-        f"WHERE lfdi = :lfdi AND timestamp IN ({', '.join(':' + n for n in names)})"
-    )
+    sql, names = _OUTBOX_ROWS.get(len(timestamps))
     params: dict[str, Any] = dict(zip(names, timestamps, strict=True))
     params["lfdi"] = lfdi
     return [
@@ -130,11 +174,7 @@ def register_values(
     if not starts:
         return {}
     driver, dialect, _ = _driver(session)
-    names = [f"s{i}" for i in range(len(starts))]
-    sql = _Sql(
-        "SELECT start, wh FROM reading WHERE meter_reading_id = :mr AND tou_tier = 0 "  # noqa: S608
-        f"AND consumption_block = 0 AND start IN ({', '.join(':' + n for n in names)})"
-    )
+    sql, names = _REGISTER_VALUES.get(len(starts))
     params: dict[str, Any] = dict(zip(names, starts, strict=True))
     params["mr"] = meter_reading_id
     return {int(start): wh for start, wh in driver.execute(sql.text(dialect), params)}
@@ -150,6 +190,20 @@ def upsert_readings(session: Session, rows: Sequence[Mapping[str, Any]]) -> None
     cursor = driver.cursor()
     try:
         cursor.executemany(_UPSERT_READING.text(dialect), values)
+    finally:
+        cursor.close()
+
+
+def enqueue_pairs(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Put register pairs in the outbox: oracle.outbox.enqueue's upsert for each row of
+    ``oracle.outbox.pending_row``, on the DBAPI connection."""
+    if not rows:
+        return
+    driver, dialect, info = _driver(session)
+    info["writes"] = info.get("writes", 0) + 1
+    cursor = driver.cursor()
+    try:
+        cursor.executemany(_ENQUEUE.text(dialect), rows)
     finally:
         cursor.close()
 

@@ -13,7 +13,12 @@ SEP2_PREFIXES = ("/dcap", "/tm", "/edev", "/mup", "/upt")
 
 
 def sep2_routes() -> list[Route]:
-    """The routes of every 2030.5 function set served."""
+    """The routes of every 2030.5 function set served, the busiest first.
+
+    No two of their paths overlap, so the order only decides how many patterns a request
+    is tried against (by the router and by the request metrics): the readings POSTs of
+    the Metering Mirror function set come first.
+    """
     from gateway.routes import dcap, edev, metering, mirror, time
 
-    return [r for module in (dcap, time, edev, mirror, metering) for r in module.routes.routes]
+    return [r for module in (mirror, edev, time, dcap, metering) for r in module.routes.routes]
