@@ -4,8 +4,10 @@ SQLite allows one writer at a time, and a durable commit costs an fsync. So ever
 the 2030.5 server is a *job* (a function of a Session) handed to one writer thread, which
 runs all the jobs waiting at that moment in one transaction, commits once, and only then
 answers each of them. A 201 therefore still means "committed": the commit just carries
-many requests. Under light load a batch is one job and nothing waits for company; under
-heavy load batches grow (up to ``batch_limit``) and the fsync is shared.
+many requests. The writer lingers ``batch_linger`` (5 ms by default) after the first job
+of a batch for others to join: under light load a batch is one job that waited those few
+milliseconds; under heavy load batches grow (up to ``batch_limit``) and the fsync is
+shared.
 
 One job's refusal must not sink the others in its batch. A job refuses by raising
 :class:`gateway.errors.Refusal`; if it did so before writing anything (jobs check first,
