@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 POST_RATE_S = 15
+PROGRESS_S = 30.0  # how often the set-up phase says how far it is
 HW_TYPE = "1.3.6.1.4.1.32473.1"
 
 
@@ -230,8 +231,14 @@ async def _measure(
     stop = asyncio.Event()
     cpu0, t0 = _cpu(), time.perf_counter()
     runner = asyncio.create_task(fleet.run(stop))
+    said = t0
     try:
         while len(posted) < count:
+            if time.perf_counter() - said >= PROGRESS_S:  # a large fleet takes minutes
+                said = time.perf_counter()
+                echo(
+                    f"  setting up: {len(posted)} of {count} meters posting after {said - t0:.0f} s"
+                )
             if runner.done():
                 runner.result()
                 raise RuntimeError("the fleet stopped before every meter had posted")
