@@ -78,6 +78,9 @@ CLEAR_CHUNK = 24
 CLEAR_CU_BASE = 30_000
 CLEAR_CU_PER_METER = 9_000
 
+# A stale frontier holds or frees an epoch at most this much later than a fresh one would.
+FRONTIER_TTL_S = 5.0
+
 
 def settlement_status(meter: MeterAccount, epoch: int, interval: int) -> SettlementStatus:
     """What clear_epoch(epoch) would do with this meter (the program's rule)."""
@@ -225,6 +228,7 @@ class Clearer:
         self.clock = clock
         self.rng = rng or random.Random()
         self.retry = Retry(settings.max_attempts, settings.backoff_base_s, settings.backoff_cap_s)
+        self._frontier_read: tuple[float, int | None] | None = None  # (when, frontier)
 
     async def crank(self, worker: str) -> list[int]:
         """Clear every epoch that is ready, in order; the epochs cleared."""
@@ -237,9 +241,7 @@ class Clearer:
         cleared: list[int] = []
         if first is None or first > last:
             return cleared
-        frontier = await asyncio.to_thread(
-            delivery_frontier, self.reader, since=self.clock() - self.settings.clearing_silence_s
-        )
+        frontier = await self._frontier()
         for epoch in range(first, last + 1):
             end = (epoch + 1) * interval
             if (
@@ -261,6 +263,18 @@ class Clearer:
             cleared.append(epoch)
             self.stats.epochs_cleared += 1
         return cleared
+
+    async def _frontier(self) -> int | None:
+        """delivery_frontier, read at most every FRONTIER_TTL_S: while an epoch is held the
+        worker cranks every second, and the query scans the outbox."""
+        now = self.clock()
+        if self._frontier_read is None or now - self._frontier_read[0] >= FRONTIER_TTL_S:
+            since = now - self.settings.clearing_silence_s
+            self._frontier_read = (
+                now,
+                await asyncio.to_thread(delivery_frontier, self.reader, since=since),
+            )
+        return self._frontier_read[1]
 
     async def _resolve(self) -> bool:
         """Settle clear transactions left unresolved; False while one is still unknown."""

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from oracle.chain.embedded import EmbeddedBackend
 from oracle.chain.timesource import ManualTime
+from oracle.clearing import FRONTIER_TTL_S
 from oracle.outbox import OutboxEntry
 from oracle.records import EpochClearing, Settlement
 from tests.oracle.harness import (
@@ -38,6 +39,10 @@ async def test_a_late_fleet_is_settled_in_the_epochs_it_produced_in(
     clock.advance(3 * 3600)  # the chain is at START + 4 h; the fleet delivers from START
     settings = bridge_settings(tmp_path, clearing_catchup_s=6 * 3600)
     bridge = await open_bridge(engine, embedded, settings)
+    # The gateway's clock (pairs are stamped accepted_at by the wall clock), moved by hand
+    # past the clearer's FRONTIER_TTL_S so that each crank below reads a fresh frontier.
+    ahead = [0.0]
+    bridge.clearer.clock = lambda: time.time() + ahead[0]
     fleet = Fleet(3)
 
     posted = fleet.post(engine, START + 15, 60)  # (START, START + 900]: epoch 0 complete
@@ -46,6 +51,7 @@ async def test_a_late_fleet_is_settled_in_the_epochs_it_produced_in(
     assert cleared(engine) == [0]  # epoch 1 waits: the meters still deliver, behind it
 
     posted += fleet.post(engine, START + 915, 120)  # up to START + 2700: epochs 1 and 2
+    ahead[0] += FRONTIER_TTL_S
     await asyncio.wait_for(bridge.worker.run(drain=True), 60)
     await bridge.clearer.crank(bridge.worker.id)
     assert cleared(engine) == [0, 1, 2]
@@ -63,7 +69,7 @@ async def test_a_late_fleet_is_settled_in_the_epochs_it_produced_in(
 
     # the meters fall silent (nothing stored for ten minutes): the epochs behind the
     # chain's clock are cleared without them
-    bridge.clearer.clock = lambda: time.time() + 600
+    ahead[0] += 600
     now_epoch = (START + 4 * 3600 - 20) // 900 - 1 - E0
     assert await bridge.clearer.crank(bridge.worker.id) == [E0 + e for e in range(3, now_epoch + 1)]
 
