@@ -20,7 +20,9 @@ signatures, validity, basicConstraints, keyUsage, critical extensions) do apply.
 
 from __future__ import annotations
 
+import contextlib
 import ssl
+from collections.abc import Iterator
 from pathlib import Path
 
 from certs.pki import Pki
@@ -34,6 +36,29 @@ CURVE = "prime256v1"
 
 class PeerCertificateMissing(ssl.SSLError):
     """The connection has no verified peer certificate to take an LFDI from."""
+
+
+@contextlib.contextmanager
+def tls_read_buffer(kib: int) -> Iterator[None]:
+    """Give TLS connections opened meanwhile a ``kib`` KiB read buffer.
+
+    asyncio's TLS transport (asyncio.sslproto.SSLProtocol, CPython 3.11 and 3.12) gives
+    every connection a 256 KiB buffer for decrypted data, allocated and zero-filled when
+    the connection opens, whatever it will carry. 2030.5 documents are a few KiB and one
+    TLS record is at most 16 KiB, so 32 KiB costs a large body one extra read call at
+    most, and spares 10,000 kept-alive connections 2.2 GiB on each side (measured in
+    docs/BENCHMARKS.md). It is a class attribute, so it applies to the whole process while
+    the block runs (the fleet and the gateway both use it; nested uses put back what was
+    there before them).
+    """
+    from asyncio import sslproto
+
+    before = sslproto.SSLProtocol.max_size
+    sslproto.SSLProtocol.max_size = kib * 1024
+    try:
+        yield
+    finally:
+        sslproto.SSLProtocol.max_size = before
 
 
 def cipher_string(extra_ciphers: bool = False) -> str:

@@ -19,10 +19,9 @@ samples are saved (devices.state), so a restarted fleet carries on where it stop
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import ssl
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +29,7 @@ import aiohttp
 from yarl import URL
 
 from certs.pki import DeviceIdentity, Pki
-from certs.tls import client_context
+from certs.tls import client_context, tls_read_buffer
 from devices.campus import Campus
 from devices.client import GatewayLink, MeterClient
 from devices.discovery import discover
@@ -77,29 +76,6 @@ def raise_file_limit(needed: int) -> int:
             "(one connection per meter): raise `ulimit -n`"
         )
     return int(soft)
-
-
-@contextlib.contextmanager
-def tls_read_buffer(kib: int) -> Iterator[None]:
-    """Give TLS connections opened meanwhile a ``kib`` KiB read buffer.
-
-    asyncio's TLS transport (asyncio.sslproto.SSLProtocol, CPython 3.11 and 3.12) gives
-    every connection a 256 KiB buffer for decrypted data, allocated and zero-filled when
-    the connection opens, whatever it will carry. A meter's answers are a few hundred
-    bytes, and one TLS record is at most 16 KiB, so 32 KiB costs one extra read call per
-    large answer at most, and spares 10,000 kept-alive connections 2.2 GiB. It is a class
-    attribute, so it applies to the whole process while the fleet runs (a gateway in the
-    same process included, which then reads a large body in more calls) and is put back
-    afterwards.
-    """
-    from asyncio import sslproto
-
-    before = sslproto.SSLProtocol.max_size
-    sslproto.SSLProtocol.max_size = kib * 1024
-    try:
-        yield
-    finally:
-        sslproto.SSLProtocol.max_size = before
 
 
 def dcap_url_of(server_url: str) -> URL:

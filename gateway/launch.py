@@ -17,6 +17,7 @@ port (``api_url``: REST, /docs, /metrics, the dashboard; plain HTTP unless ``api
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import time
@@ -26,7 +27,7 @@ from fastapi import APIRouter
 
 from certs.pki import Pki
 from certs.settings import PkiSettings
-from certs.tls import gateway_context, web_server_context
+from certs.tls import gateway_context, tls_read_buffer, web_server_context
 from gateway.app import Lifespan, create_app
 from gateway.crud import devices
 from gateway.db import open_database
@@ -94,6 +95,7 @@ class Gateway:
             )
         self.advertiser: Advertiser | None = None
         self._refresher: asyncio.Task[None] | None = None
+        self._read_buffer = contextlib.ExitStack()
 
     @property
     def port(self) -> int:
@@ -125,12 +127,19 @@ class Gateway:
 
     async def start(self) -> None:
         """Listen (schema created, writer started), then advertise over DNS-SD."""
-        await self.server.start()
+        # A connection keeps the read buffer it was opened with, so this comes first.
+        self._read_buffer.enter_context(tls_read_buffer(self.settings.tls_read_buffer_kib))
+        try:
+            await self.server.start()
+        except BaseException:
+            self._read_buffer.close()
+            raise
         if self.api_server is not None:
             try:
                 await self.api_server.start()
             except BaseException:
                 await self.server.stop()
+                self._read_buffer.close()
                 raise
         if self.settings.mdns:
             self.advertiser = Advertiser(
@@ -174,6 +183,7 @@ class Gateway:
         if self.api_server is not None:
             await self.api_server.stop()
         await self.server.stop()
+        self._read_buffer.close()
 
     async def run_until_signalled(
         self, on_started: Callable[[], Awaitable[None]] | None = None

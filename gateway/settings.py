@@ -119,6 +119,13 @@ class GatewaySettings(BaseModel):
     drain_timeout: float = Field(
         default=30.0, gt=0, description="Seconds to finish in-flight requests on shutdown."
     )
+    tls_read_buffer_kib: int = Field(
+        default=32,
+        ge=16,
+        le=256,
+        description="Read buffer of each TLS connection (asyncio's default, 256 KiB, is "
+        "2.5 GiB for 10,000 meters); applies to the whole process while the gateway runs.",
+    )
     # --- the REST API's authentication and limits (docs/rest-api.md)
     api_jwt_secret: SecretStr | None = Field(
         default=None,

@@ -45,7 +45,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gridmirror.bench.sampling import percentile, process_cpu_seconds
+from gridmirror.bench.sampling import percentile, process_cpu_seconds, process_rss_mib
 
 MODES = ("bare", "gateway")
 TARGET_RATIO = 0.60
@@ -69,6 +69,8 @@ class LoadResult:
     p99_ms: float
     max_ms: float
     server_cpu_s: float = 0.0
+    connections: int = 0
+    server_rss_mib: float = 0.0  # at the end of the measured window
 
     @property
     def rate(self) -> float:
@@ -239,7 +241,13 @@ async def _meter_sessions(
         device = pki.device(serial)
         ctx: ssl.SSLContext = meter_context(pki, serial, PkiSettings())
         session = aiohttp.ClientSession(
-            base_url=url, connector=aiohttp.TCPConnector(ssl=ctx, limit=1, force_close=False)
+            base_url=url,
+            # Kept as long as the gateway keeps them (60 s), not aiohttp's 15 s: setting
+            # up thousands of meters takes longer, and a reconnection storm at the start
+            # of the measured window would be measured instead of the posts.
+            connector=aiohttp.TCPConnector(
+                ssl=ctx, limit=1, force_close=False, keepalive_timeout=60
+            ),
         )
         path = "/mup/1"
         if setup:
@@ -371,31 +379,38 @@ def _server(mode: str, directory: Path, synchronous: str) -> Iterator[tuple[int,
 
 
 def _load_process(
-    port: int, directory: Path, serials: list[str], server_pid: int, **options: Any
-) -> tuple[dict[str, Any], float]:
-    """Run a load process; what it measured, and the server's CPU seconds meanwhile."""
+    port: int, directory: Path, meters: int, server_pid: int, **options: Any
+) -> tuple[dict[str, Any], float, float]:
+    """Run a load process of the first ``meters`` meters; what it measured, the server's
+    CPU seconds meanwhile and its RSS (MiB) at the end of the window."""
     args = [
         sys.executable, "-m", "gridmirror.bench.gateway", "load", f"https://127.0.0.1:{port}",
-        str(directory), ",".join(serials), json.dumps(options),
+        str(directory), str(meters), json.dumps(options),
     ]  # fmt: skip
-    proc = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
-        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None
-    cpu_start = cpu_end = 0.0
-    last = ""
-    for line in proc.stdout:
-        if line.startswith("MEASURE-START"):
-            cpu_start = process_cpu_seconds(server_pid)
-        elif line.startswith("MEASURE-END"):
-            cpu_end = process_cpu_seconds(server_pid)
-        elif line.strip():
-            last = line
-    _, err = proc.communicate()
+    # stderr goes to a file, not a pipe: a load that logs a lot would otherwise block on
+    # a full pipe that is only read once the load has ended.
+    with tempfile.TemporaryFile("w+") as errors:
+        proc = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
+            args, stdout=subprocess.PIPE, stderr=errors, text=True
+        )
+        assert proc.stdout is not None
+        cpu_start = cpu_end = rss = 0.0
+        last = ""
+        for line in proc.stdout:
+            if line.startswith("MEASURE-START"):
+                cpu_start = process_cpu_seconds(server_pid)
+            elif line.startswith("MEASURE-END"):
+                cpu_end = process_cpu_seconds(server_pid)
+                rss = process_rss_mib(server_pid)
+            elif line.strip():
+                last = line
+        proc.wait()
+        errors.seek(0)
+        err = errors.read()
     if proc.returncode != 0 or not last:
         raise RuntimeError(f"the load process failed: {err.strip()[-500:]}")
     result: dict[str, Any] = json.loads(last)
-    return result, cpu_end - cpu_start
+    return result, cpu_end - cpu_start, rss
 
 
 def run(
@@ -407,26 +422,34 @@ def run(
     synchronous: str,
     echo: Callable[[str], None],
     scratch: Path | None = None,
+    open_connections: int | None = None,
 ) -> list[LoadResult]:
-    """Closed-loop rounds alternating bare and gateway, then one open-loop run of each;
-    print the figures and return them."""
+    """Closed-loop rounds alternating bare and gateway, then one open-loop run of each
+    (on ``open_connections`` meters, by default as many as the closed loop); print the
+    figures and return them."""
     from certs.pki import default_serials, init_pki
 
+    open_connections = open_connections or connections
     results: list[LoadResult] = []
     with tempfile.TemporaryDirectory(dir=scratch) as tmp:
         directory = Path(tmp)
-        serials = default_serials(connections)
+        serials = default_serials(max(connections, open_connections))
+        if len(serials) > 1000:
+            echo(f"  making {len(serials)} device certificates")
         init_pki(directory / "pki", serials, hw_type=HW_TYPE)
         epoch = int(time.time()) - 60 * 86_400  # readings in the past, 15 s apart
-        plan = [("closed", mode) for _ in range(rounds) for mode in MODES]
-        plan += [("open", mode) for mode in MODES]
-        for n, (kind, mode) in enumerate(plan):
+        plan = [("closed", mode, connections) for _ in range(rounds) for mode in MODES]
+        plan += [("open", mode, open_connections) for mode in MODES]
+        for n, (kind, mode, meters) in enumerate(plan):
             with _server(mode, directory, synchronous) as (port, pid):
-                measured, cpu = _load_process(
-                    port, directory, serials, pid, setup=mode == "gateway", kind=kind,
+                measured, cpu, rss = _load_process(
+                    port, directory, meters, pid, setup=mode == "gateway", kind=kind,
                     seconds=seconds, rate=rate, warmup=1.0, epoch=epoch + 100_000 * n,
                 )  # fmt: skip
-            result = LoadResult(mode=mode, kind=kind, server_cpu_s=cpu, **measured)
+            result = LoadResult(
+                mode=mode, kind=kind, server_cpu_s=cpu, connections=meters,
+                server_rss_mib=rss, **measured,
+            )  # fmt: skip
             results.append(result)
             echo(_line(result))
             if mode == "gateway":
@@ -458,14 +481,15 @@ def summary(results: list[LoadResult]) -> list[str]:
 
 def _line(r: LoadResult) -> str:
     return (
-        f"  {r.kind:6} {r.mode:7} {r.rate:8.0f} req/s  p50 {r.p50_ms:6.1f} ms  "
-        f"p99 {r.p99_ms:6.1f} ms  max {r.max_ms:6.1f} ms  server CPU "
-        f"{r.server_us_per_request:5.0f} µs/req  errors {r.errors}"
+        f"  {r.kind:6} {r.mode:7} {r.connections:5} conn {r.rate:6.0f} req/s  "
+        f"p50 {r.p50_ms:6.1f} ms  p99 {r.p99_ms:6.1f} ms  max {r.max_ms:6.1f} ms  "
+        f"server CPU {r.server_us_per_request:5.0f} µs/req  RSS {r.server_rss_mib:5.0f} MiB  "
+        f"errors {r.errors}"
     )
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Subprocess roles: ``server MODE DIR SYNC`` and ``load URL DIR SERIALS OPTIONS``."""
+    """Subprocess roles: ``server MODE DIR SYNC`` and ``load URL DIR METERS OPTIONS``."""
     parser = argparse.ArgumentParser(prog="gridmirror.bench.gateway")
     parser.add_argument("role", choices=("server", "load"))
     parser.add_argument("rest", nargs="*")
@@ -474,8 +498,11 @@ def main(argv: list[str] | None = None) -> None:
         mode, directory, synchronous = args.rest
         serve(mode, Path(directory), synchronous)
     else:
-        url, directory, serials, options = args.rest
-        measured = load(url, Path(directory), serials.split(","), **json.loads(options))
+        from certs.pki import default_serials
+
+        url, directory, meters, options = args.rest
+        serials = default_serials(int(meters))
+        measured = load(url, Path(directory), serials, **json.loads(options))
         print(json.dumps(measured))
 
 

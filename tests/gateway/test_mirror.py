@@ -444,3 +444,29 @@ async def test_malformed_documents_and_http_errors(
         assert (await get(c, "/mup/999999")).status_code == 404
         assert (await get(c, "/mup/abc")).status_code == 404
         assert len(reading_rows(gw)) == 2  # only the request with level=-S1
+
+
+async def test_a_large_body_arrives_whole_through_the_capped_tls_read_buffer(
+    start_sqlite_gateway: StartGateway, pki: Pki, codec: Codec
+) -> None:
+    from asyncio import sslproto
+
+    before = sslproto.SSLProtocol.max_size
+    meter = pki.device(METERS[0])
+    # A day of 15 s readings of both registers: about 17 times the 16 KiB buffer.
+    periods = 600
+    items = [
+        item
+        for n in range(periods)
+        for item in readings(meter.lfdi, NOW - 15 * periods + 15 * n, 1000 + n, n).items
+    ]
+    body = codec.serialise(MirrorMeterReadingList(items=tuple(items)))
+    assert len(body) > 16 * 16 * 1024
+    async with start_sqlite_gateway(tls_read_buffer_kib=16) as gw, client(gw, METERS[0]) as c:
+        assert sslproto.SSLProtocol.max_size == 16 * 1024
+        await register(c, pki, METERS[0], codec)
+        location = (await post(c, "/mup", site_mup(meter.lfdi), codec)).headers["location"]
+        assert (await post(c, location, body)).status_code == 201
+        assert len(reading_rows(gw)) == 2 * periods
+        assert len(outbox(gw)) == periods
+    assert sslproto.SSLProtocol.max_size == before

@@ -27,14 +27,20 @@ def test_bench_gateway_prints_both_servers_and_the_ratios() -> None:
             "2",
             "--rate",
             "20",
+            "--open-connections",
+            "3",
         ],
     )
     assert result.exit_code == 0, result.output
     out = result.output
-    for kind in ("closed", "open"):
+    for kind, meters in (("closed", 2), ("open", 3)):
         for mode in ("bare", "gateway"):
-            line = re.search(rf"{kind}\s+{mode}\s+(\d+) req/s .* errors (\d+)", out)
+            line = re.search(
+                rf"{kind}\s+{mode}\s+{meters} conn\s+(\d+) req/s .* RSS\s+(\d+) MiB\s+errors (\d+)",
+                out,
+            )
             assert line is not None, out
-            assert int(line.group(1)) > 0 and line.group(2) == "0", out
+            assert int(line.group(1)) > 0 and int(line.group(2)) > 0, out
+            assert line.group(3) == "0", out
     assert re.search(r"throughput ratio gateway/bare: median \d\.\d\d", out)
     assert re.search(r"server CPU per request: bare \d+ µs, gateway \d+ µs", out)
