@@ -168,6 +168,7 @@ def serve(mode: str, directory: Path, synchronous: str) -> None:
     from certs.pki import Pki
     from certs.settings import PkiSettings
     from certs.tls import gateway_context
+    from gateway.heap import settle_heap
 
     pki = Pki.open(directory / "pki")
 
@@ -200,6 +201,7 @@ def serve(mode: str, directory: Path, synchronous: str) -> None:
             )
             port, stop = await bare.start(), bare.stop
             server = None
+        settle_heap()  # both servers, as `gridmirror gateway` does once it listens
         print(f"PORT {port}", flush=True)
         await asyncio.to_thread(sys.stdin.read)  # until the parent closes our stdin
         if server is not None:
@@ -434,10 +436,11 @@ def run(
     echo: Callable[[str], None],
     scratch: Path | None = None,
     open_connections: int | None = None,
+    warmup: float = 1.0,
 ) -> list[LoadResult]:
     """Closed-loop rounds alternating bare and gateway, then one open-loop run of each
-    (on ``open_connections`` meters, by default as many as the closed loop); print the
-    figures and return them."""
+    (on ``open_connections`` meters, by default as many as the closed loop), each measured
+    after ``warmup`` seconds of load; print the figures and return them."""
     from certs.pki import default_serials, init_pki
 
     open_connections = open_connections or connections
@@ -455,7 +458,7 @@ def run(
             with _server(mode, directory, synchronous) as (port, pid):
                 measured, cpu, rss = _load_process(
                     port, directory, meters, pid, setup=mode == "gateway", kind=kind,
-                    seconds=seconds, rate=rate, warmup=1.0, epoch=epoch + 100_000 * n,
+                    seconds=seconds, rate=rate, warmup=warmup, epoch=epoch + 100_000 * n,
                 )  # fmt: skip
             result = LoadResult(
                 mode=mode, kind=kind, server_cpu_s=cpu, connections=meters,

@@ -169,6 +169,11 @@ def bench_chain(batches: int, singles: int) -> None:
     "10000 is the architecture's 667 posts/s from 10,000 meters at 15 s).",
 )  # fmt: skip
 @click.option(
+    "--warmup", default=1.0, show_default=True, type=click.FloatRange(0, 600),
+    help="Seconds of load before each measured window (a server that has just taken "
+    "thousands of connections needs about 15 to settle).",
+)  # fmt: skip
+@click.option(
     "--seconds", default=10.0, show_default=True, type=click.FloatRange(0.5, 3600),
     help="Length of each measured run (after 1 s of warm-up).",
 )  # fmt: skip
@@ -191,6 +196,7 @@ def bench_chain(batches: int, singles: int) -> None:
 def bench_gateway(
     connections: int,
     open_connections: int | None,
+    warmup: float,
     seconds: float,
     rate: float,
     rounds: int,
@@ -215,6 +221,7 @@ def bench_gateway(
             echo=click.echo,
             scratch=scratch,
             open_connections=open_connections,
+            warmup=warmup,
         )
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None

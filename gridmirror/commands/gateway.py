@@ -43,6 +43,7 @@ def gateway(
 
     from certs.pki import Pki, PkiError
     from gateway.db import DatabaseError
+    from gateway.heap import settle_heap
     from gateway.launch import Gateway
     from gateway.runtime import ConfigurationError
     from gateway.server import ServerStartError
@@ -93,6 +94,7 @@ def gateway(
 
     async def run() -> None:
         async def started() -> None:
+            settle_heap()
             mdns = f", DNS-SD {server.advertiser.name}" if server.advertiser else ""
             click.echo(f"gridmirror gateway: {server.url}/dcap{mdns} (Ctrl-C to stop)")
             if server.api_url is not None:
