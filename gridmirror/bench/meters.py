@@ -87,6 +87,7 @@ def _serve_gateway(settings_json: str, pki_dir: str, port: Any, stop: Any) -> No
     """The gateway, in a process of its own (multiprocessing target)."""
     from certs.pki import Pki
     from certs.settings import PkiSettings
+    from gateway.heap import settle_heap
     from gateway.launch import Gateway
     from gateway.settings import GatewaySettings
     from sep2 import Sep2Settings
@@ -99,6 +100,7 @@ def _serve_gateway(settings_json: str, pki_dir: str, port: Any, stop: Any) -> No
             PkiSettings(),
         )
         await gateway.start()
+        settle_heap()  # as `gridmirror gateway` does once it listens
         port.put(gateway.port)
         while not stop.is_set():
             await asyncio.sleep(0.2)
