@@ -35,9 +35,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,6 +45,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gridmirror.bench.roles import load_process, server_process
 from gridmirror.bench.sampling import percentile, process_cpu_seconds
 
 if TYPE_CHECKING:
@@ -383,55 +382,23 @@ def load(
 # --- the orchestrator -----------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _server(directory: Path, database_url: str) -> Iterator[tuple[int, int]]:
-    proc = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
-        [sys.executable, "-m", "gridmirror.bench.api", "server", str(directory), database_url],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None and proc.stdin is not None
-        line = proc.stdout.readline()
-        if not line.startswith("PORT "):
-            raise RuntimeError("the gateway did not start")
-        yield int(line.split()[1]), proc.pid
-        proc.stdin.close()
-        proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-
-
 def _load_process(
     port: int, directory: Path, lfdis: list[str], server_pid: int, **options: Any
 ) -> tuple[dict[str, Any], dict[str, float]]:
     """Run the load process; what it measured, and the server's CPU seconds per phase."""
-    args = [
-        sys.executable, "-m", "gridmirror.bench.api", "load", f"http://127.0.0.1:{port}",
-        str(directory), ",".join(lfdis), json.dumps(options),
-    ]  # fmt: skip
-    proc = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
-        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None
     marks: dict[str, float] = {}
-    last = ""
-    for line in proc.stdout:
-        if line.endswith(("-START\n", "-END\n")):
-            marks[line.strip()] = process_cpu_seconds(server_pid)
-        elif line.strip():
-            last = line
-    _, err = proc.communicate()
-    if proc.returncode != 0 or not last:
-        raise RuntimeError(f"the load process failed: {err.strip()[-500:]}")
+
+    def on_marker(marker: str) -> None:
+        marks[marker] = process_cpu_seconds(server_pid)
+
+    result = load_process(
+        "gridmirror.bench.api", f"http://127.0.0.1:{port}", str(directory), ",".join(lfdis),
+        json.dumps(options), on_marker=on_marker,
+    )  # fmt: skip
     cpu = {
         phase: marks.get(f"{phase.upper()}-END", 0.0) - marks.get(f"{phase.upper()}-START", 0.0)
         for phase in ("singles", "batches")
     }
-    result: dict[str, Any] = json.loads(last)
     return result, cpu
 
 
@@ -471,7 +438,10 @@ def run(
         for n in range(1, rounds + 1):
             with _database(database_url, directory) as url:
                 prepare(directory, url, lfdis)
-                with _server(directory, url) as (port, pid):
+                with server_process("gridmirror.bench.api", str(directory), url) as (
+                    port,
+                    pid,
+                ):
                     measured, cpu = _load_process(
                         port, directory, lfdis, pid, seconds=seconds, batch=batch,
                         start=int(time.time()) - HISTORY_S,

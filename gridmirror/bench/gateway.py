@@ -26,18 +26,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import functools
 import json
-import re
-import signal
 import ssl
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +43,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gridmirror.bench.roles import load_process, server_process
 from gridmirror.bench.sampling import percentile, process_cpu_seconds, process_rss_mib
 
 if TYPE_CHECKING:
@@ -363,77 +360,24 @@ def load(
 # --- the orchestrator -----------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _server(mode: str, directory: Path, synchronous: str) -> Iterator[tuple[int, int]]:
-    proc = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
-        [
-            sys.executable,
-            "-m",
-            "gridmirror.bench.gateway",
-            "server",
-            mode,
-            str(directory),
-            synchronous,
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None and proc.stdin is not None
-        line = proc.stdout.readline()
-        if not line.startswith("PORT "):
-            raise RuntimeError(f"the {mode} server did not start")
-        yield int(line.split()[1]), proc.pid
-        proc.stdin.close()
-        proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-
-
 def _load_process(
     port: int, directory: Path, meters: int, server_pid: int, **options: Any
 ) -> tuple[dict[str, Any], float, float]:
     """Run a load process of the first ``meters`` meters; what it measured, the server's
     CPU seconds meanwhile and its RSS (MiB) at the end of the window."""
-    args = [
-        sys.executable, "-m", "gridmirror.bench.gateway", "load", f"https://127.0.0.1:{port}",
-        str(directory), str(meters), json.dumps(options),
-    ]  # fmt: skip
-    # stderr goes to a file, not a pipe: a load that logs a lot would otherwise block on
-    # a full pipe that is only read once the load has ended.
-    with tempfile.TemporaryFile("w+") as errors:
-        proc = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
-            args, stdout=subprocess.PIPE, stderr=errors, text=True
-        )
-        assert proc.stdout is not None
-        cpu_start = cpu_end = rss = 0.0
-        last = ""
-        for line in proc.stdout:
-            if line.startswith("MEASURE-START"):
-                cpu_start = process_cpu_seconds(server_pid)
-            elif line.startswith("MEASURE-END"):
-                cpu_end = process_cpu_seconds(server_pid)
-                rss = process_rss_mib(server_pid)
-            elif line.strip():
-                last = line
-        proc.wait()
-        errors.seek(0)
-        err = errors.read()
-    if proc.returncode != 0 or not last:
-        raise RuntimeError(f"the load process failed: {_first_error(err)}")
-    result: dict[str, Any] = json.loads(last)
-    return result, cpu_end - cpu_start, rss
+    marks: dict[str, float] = {}
 
+    def on_marker(marker: str) -> None:
+        marks[marker] = process_cpu_seconds(server_pid)
+        if marker == "MEASURE-END":
+            marks["rss"] = process_rss_mib(server_pid)
 
-def _first_error(stderr: str) -> str:
-    """The line of ``stderr`` that names the exception, not aiohttp's warnings after it."""
-    for line in stderr.splitlines():
-        if re.match(r"^[A-Za-z_.]+(Error|Exception|Timeout)\b", line):
-            return line
-    return stderr.strip()[-500:]
+    measured = load_process(
+        "gridmirror.bench.gateway", f"https://127.0.0.1:{port}", str(directory), str(meters),
+        json.dumps(options), on_marker=on_marker,
+    )  # fmt: skip
+    cpu = marks.get("MEASURE-END", 0.0) - marks.get("MEASURE-START", 0.0)
+    return measured, cpu, marks.get("rss", 0.0)
 
 
 def run(
@@ -465,7 +409,10 @@ def run(
         plan = [("closed", mode, connections) for _ in range(rounds) for mode in MODES]
         plan += [("open", mode, open_connections) for mode in MODES]
         for n, (kind, mode, meters) in enumerate(plan):
-            with _server(mode, directory, synchronous) as (port, pid):
+            with server_process("gridmirror.bench.gateway", mode, str(directory), synchronous) as (
+                port,
+                pid,
+            ):
                 measured, cpu, rss = _load_process(
                     port, directory, meters, pid, setup=mode == "gateway", kind=kind,
                     seconds=seconds, rate=rate, warmup=warmup, epoch=epoch + 100_000 * n,
