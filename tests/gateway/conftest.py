@@ -7,6 +7,7 @@ with that meter's certificate, TLS 1.2 and CCM8, as a meter connects.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
@@ -64,6 +65,19 @@ def codec() -> Codec:
 
 
 StartGateway = Callable[..., AbstractAsyncContextManager[Gateway]]
+
+
+def gateway_process_env(**extra: str) -> dict[str, str]:
+    """The environment of a ``gridmirror gateway`` subprocess in a test: both listeners on
+    ephemeral ports (the defaults, 8443 and 8080, may be held by anything on this machine)
+    and no DNS-SD. ``extra`` adds ``GRIDMIRROR_*`` variables."""
+    return dict(
+        os.environ,
+        GRIDMIRROR_GATEWAY__MDNS="false",
+        GRIDMIRROR_GATEWAY__PORT="0",
+        GRIDMIRROR_GATEWAY__API_PORT="0",
+        **extra,
+    )
 
 
 def gateway_starter(pki: Pki, codec: Codec, database_url: str) -> StartGateway:

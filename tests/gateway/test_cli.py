@@ -4,7 +4,6 @@ SIGTERM drains and exits 0, kill -9 loses nothing that was acknowledged."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import signal
 import subprocess
@@ -23,7 +22,7 @@ from certs.tls import client_context
 from gateway.db import open_database
 from gridmirror.cli import cli
 from sep2 import Codec, EndDevice
-from tests.gateway.conftest import METERS, SEP2_HEADERS, readings, site_mup
+from tests.gateway.conftest import METERS, SEP2_HEADERS, gateway_process_env, readings, site_mup
 
 NOW = int(time.time()) // 60 * 60 - 3600
 
@@ -96,12 +95,7 @@ def test_one_line_errors(tmp_path: Path, data: Path) -> None:
 
 class Process:
     def __init__(self, data: Path) -> None:
-        env = dict(
-            os.environ,
-            GRIDMIRROR_GATEWAY__MDNS="false",
-            GRIDMIRROR_GATEWAY__PORT="0",
-            GRIDMIRROR_GATEWAY__API_PORT="0",
-        )
+        env = gateway_process_env()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gridmirror", "--data-dir", str(data), "gateway"],
             stdout=subprocess.PIPE,
