@@ -63,7 +63,7 @@ async def end_device_list(request: Request, rt: GatewayRuntime, peer: Peer) -> R
         rt,
         EndDeviceList(
             href=Hrefs.edev_list,
-            poll_rate=rt.settings.poll_rate,
+            poll_rate=rt.settings.poll_rate_of("edev"),
             all=total,
             results=len(rows),
             items=tuple(end_device(row, rt.settings.post_rate) for row in rows),
@@ -132,7 +132,7 @@ async def function_set_assignments_list(
         rt,
         FunctionSetAssignmentsList(
             href=Hrefs.fsa_list(device.id),
-            poll_rate=rt.settings.poll_rate,
+            poll_rate=rt.settings.poll_rate_of("fsa"),
             all=chosen.all,
             results=chosen.results,
             items=chosen.items,

@@ -93,7 +93,7 @@ async def usage_point_list(request: Request, rt: GatewayRuntime, peer: Peer) -> 
         rt,
         UsagePointList(
             href=Hrefs.upt_list,
-            poll_rate=rt.settings.poll_rate,
+            poll_rate=rt.settings.poll_rate_of("upt"),
             all=total,
             results=len(rows),
             items=tuple(usage_point(row, len(meter_readings[row.id or 0])) for row in rows),

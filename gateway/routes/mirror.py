@@ -54,7 +54,7 @@ async def mirror_usage_point_list(request: Request, rt: GatewayRuntime, peer: Pe
         rt,
         MirrorUsagePointList(
             href=Hrefs.mup_list,
-            poll_rate=rt.settings.poll_rate,
+            poll_rate=rt.settings.poll_rate_of("mup"),
             all=total,
             results=len(rows),
             items=tuple(
