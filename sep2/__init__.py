@@ -53,7 +53,7 @@ from sep2.lists import (
     window,
 )
 from sep2.localtime import time_resource
-from sep2.mrid import Mrid, mrid_for, normalise_mrid, parse_mrid
+from sep2.mrid import Mrid, PenFormat, mrid_for, normalise_mrid, parse_mrid, pen_digits
 from sep2.readings import (
     EnergyRegister,
     MirroredReading,
@@ -143,6 +143,7 @@ __all__ = [
     "MirroredReading",
     "Mrid",
     "Page",
+    "PenFormat",
     "PhaseCode",
     "PowerSource",
     "QualityFlags",
@@ -181,6 +182,7 @@ __all__ = [
     "page",
     "parse_list_query",
     "parse_mrid",
+    "pen_digits",
     "reading_types_of",
     "scaled_value",
     "sfdi_dns_label",

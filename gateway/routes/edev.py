@@ -110,7 +110,7 @@ def _assignments(rt: GatewayRuntime, device: EndDeviceRow, upts: int) -> Functio
     assert device.id is not None
     return FunctionSetAssignments(
         href=Hrefs.fsa(device.id, FSA_ID),
-        mrid=mrid_for(rt.sep2.pen, device.lfdi, "fsa"),
+        mrid=mrid_for(rt.sep2.pen, device.lfdi, "fsa", pen_format=rt.sep2.mrid_pen_format),
         description="gridmirror metering",
         time_link=Link(href=Hrefs.tm),
         usage_point_list_link=ListLink(href=Hrefs.upt_list, all=upts),

@@ -168,7 +168,7 @@ def _direct(session: Session, rt: GatewayRuntime, row: MeterReadingRow) -> Readi
     found = readings.direct_set(session, row.id)
     if found is None:
         return None
-    mrid = mrid_for(rt.sep2.pen, row.mrid, "direct readings")
+    mrid = mrid_for(rt.sep2.pen, row.mrid, "direct readings", pen_format=rt.sep2.mrid_pen_format)
     return direct_reading_set(row.mirror_id, row.id, mrid, found.start, found.end, found.count)
 
 

@@ -81,10 +81,11 @@ def gateway_process_env(**extra: str) -> dict[str, str]:
 
 
 def gateway_starter(pki: Pki, codec: Codec, database_url: str) -> StartGateway:
-    """A function starting gateways on ``database_url``, settings overridden by keyword."""
+    """A function starting gateways on ``database_url``, settings overridden by keyword
+    (``sep2=Sep2Settings(...)`` for the protocol core's)."""
 
     @asynccontextmanager
-    async def start(**overrides: Any) -> AsyncIterator[Gateway]:
+    async def start(sep2: Sep2Settings | None = None, **overrides: Any) -> AsyncIterator[Gateway]:
         values: dict[str, Any] = {
             "host": "127.0.0.1",
             "port": 0,
@@ -96,7 +97,7 @@ def gateway_starter(pki: Pki, codec: Codec, database_url: str) -> StartGateway:
         }
         values.update(overrides)
         gateway = Gateway(
-            GatewaySettings(**values), Sep2Settings(), pki, PkiSettings(), codec=codec
+            GatewaySettings(**values), sep2 or Sep2Settings(), pki, PkiSettings(), codec=codec
         )
         await gateway.start()
         try:
