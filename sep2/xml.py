@@ -255,8 +255,13 @@ class Codec:
 
     # Reading
 
-    def parse_document(self, body: bytes) -> Document:
-        """Parse, check and map ``body``; the resource and the deviations it needed."""
+    def parse_document(
+        self,
+        body: bytes,
+        expect: type[Sep2Object] | tuple[type[Sep2Object], ...] | None = None,
+    ) -> Document:
+        """Parse, check and map ``body``; the resource, the deviations it needed and its
+        namespace. With ``expect``, refuse any other root resource (as :meth:`parse`)."""
         root = self._parser.parse(body)
         namespace = etree.QName(root).namespace or ""
         deviations = self.schema.check_incoming(
@@ -268,6 +273,10 @@ class Codec:
             raise Sep2ParseError(
                 f"{local} is valid 2030.5 but not a resource gridmirror accepts", element=local
             )
+        if expect is not None and not issubclass(cls, expect):
+            wanted = expect if isinstance(expect, tuple) else (expect,)
+            names = " or ".join(c.xml_name for c in wanted)
+            raise Sep2ParseError(f"expected {names}, got {cls.xml_name}", element=cls.xml_name)
         return Document(self._read(cls, root), deviations, namespace)
 
     @overload
@@ -287,15 +296,7 @@ class Codec:
         ``codec.parse(body, (MirrorMeterReading, MirrorMeterReadingList))`` is what
         POST /mup/{id} accepts.
         """
-        resource = self.parse_document(body).resource
-        if expect is not None and not isinstance(resource, expect):
-            wanted = expect if isinstance(expect, tuple) else (expect,)
-            names = " or ".join(cls.xml_name for cls in wanted)
-            raise Sep2ParseError(
-                f"expected {names}, got {type(resource).xml_name}",
-                element=type(resource).xml_name,
-            )
-        return resource
+        return self.parse_document(body, expect).resource
 
     def _read(self, cls: type[T], element: etree._Element) -> T:
         # The hot path of ingest: one call per element, no per-value function frames.

@@ -144,3 +144,20 @@ def set_post_rate(
     if before:
         session.execute(update(_E).where(*where).values(post_rate=seconds))
     return before
+
+
+def codec_profile(session: Session, lfdi: str) -> str | None:
+    """The codec profile kept for the device ``lfdi`` (None: 2018, or not registered)."""
+    found = session.execute(select(_E.c.codec_profile).where(_E.c.lfdi == lfdi)).first()
+    return None if found is None else found[0]
+
+
+def set_codec_profile(session: Session, lfdi: str, name: str | None) -> bool:
+    """Keep the codec profile of the device ``lfdi`` (None: 2018); False if it is not
+    registered (or had it already)."""
+    result = session.execute(
+        update(_E)
+        .where(_E.c.lfdi == lfdi, _E.c.codec_profile.is_distinct_from(name))
+        .values(codec_profile=name)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
