@@ -79,6 +79,11 @@ class GatewaySettings(BaseModel):
         "certificate (no client certificate asked); plain HTTP if false.",
     )
     mdns: bool = Field(default=True, description="Advertise _smartenergy._tcp.local.")
+    xmdns: bool = Field(
+        default=True,
+        description="With mdns, also advertise _smartenergy._tcp.site. by xmDNS on the IPv6 "
+        "site-local group FF05::FB (2018-era clients), on the interfaces mDNS runs on.",
+    )
     mdns_name: str | None = Field(
         default=None,
         description="DNS-SD instance name; gridmirror-<host>-<port>-<pid> if unset.",
