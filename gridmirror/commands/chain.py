@@ -10,10 +10,13 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from solders.pubkey import Pubkey
+
     from gateway.db import Database
     from gridmirror.cli import Context
     from gridmirror.config import Settings
     from oracle.registry import MeterDirectory
+    from oracle.settings import ChainSettings
 
 
 @click.group()
@@ -50,6 +53,12 @@ def _programs(values: tuple[str, ...]) -> list[tuple[str, Path]]:
     metavar="ID=PATH",
     help="Deploy an sBPF program at ID before serving (again if its bytes changed).",
 )
+@click.option(
+    "--upgrade-authority",
+    metavar="PUBKEY",
+    help="Upgrade authority of programs deployed now (default: the oracle's admin key in "
+    "chain.keys_dir, made if missing): only it may initialize the oracle.",
+)
 @click.pass_obj
 def serve(
     obj: Context,
@@ -57,25 +66,51 @@ def serve(
     port: int | None,
     state_dir: Path | None,
     programs: tuple[str, ...],
+    upgrade_authority: str | None,
 ) -> None:
     """Serve the embedded chain over Solana JSON-RPC, keeping its state on disk.
 
     The server is the chain's only writer: gateways and workers in other processes
     share the chain by setting chain.backend = "rpc" and chain.rpc_url to this URL.
+    Programs are deployed through the BPF upgradeable loader.
     """
     settings = obj.settings.chain
     where = state_dir or settings.state_dir
     assert where is not None  # the settings place it under data_dir
+    parsed = _programs(programs)
+    authority = _upgrade_authority(settings, upgrade_authority) if parsed else None
     asyncio.run(
         _serve(
             where,
             host or settings.serve_host,
             settings.serve_port if port is None else port,
-            _programs(programs),
+            parsed,
+            authority,
             settings.slot_seconds,
             settings.state_sync,
         )
     )
+
+
+def _upgrade_authority(settings: ChainSettings, value: str | None) -> Pubkey:
+    """--upgrade-authority, or the admin key's public key (the key made if missing)."""
+    from solders.pubkey import Pubkey
+
+    from oracle.chain import ChainError
+    from oracle.chain.keyfile import load_or_create_keypair
+    from oracle.deployment import ADMIN_KEY, keys_dir
+
+    if value is not None:
+        try:
+            return Pubkey.from_string(value)
+        except ValueError:
+            raise click.BadParameter(
+                f"{value!r} is not a public key", param_hint="--upgrade-authority"
+            ) from None
+    try:
+        return load_or_create_keypair(keys_dir(settings) / ADMIN_KEY).pubkey()
+    except ChainError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 async def _serve(
@@ -83,6 +118,7 @@ async def _serve(
     host: str,
     port: int,
     programs: list[tuple[str, Path]],
+    upgrade_authority: Pubkey | None,
     slot_seconds: float,
     state_sync: str,
 ) -> None:
@@ -113,8 +149,9 @@ async def _serve(
                     f"--program: cannot read {path}: {exc.strerror}"
                 ) from exc
             if local.deployed_program(program_id) != elf:
+                assert upgrade_authority is not None
                 try:
-                    local.deploy(program_id, elf)
+                    local.deploy(program_id, elf, upgrade_authority)
                 except ChainError as exc:
                     raise click.ClickException(str(exc)) from exc
                 click.echo(f"deployed {program_id} from {path}")
