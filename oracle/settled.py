@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, func
+from sqlalchemy import select as columns
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -51,7 +52,7 @@ def recorded(engine: Engine, lfdis: Sequence[str]) -> dict[str, RecordedMeter]:
         return {}
     with Session(engine) as session:
         totals = session.execute(
-            select(
+            columns(
                 col(Settlement.lfdi),
                 func.sum(Settlement.settlements),
                 func.sum(Settlement.minted_wh),

@@ -402,6 +402,66 @@ async def _work(
     )
 
 
+@chain.command("reconcile")
+@click.pass_obj
+def reconcile_command(obj: Context) -> None:
+    """Prove the database's settlements agree with the chain, meter by meter.
+
+    First records settlements that someone else cranked (from the Meter accounts), then
+    compares per meter the database's minted Wh and settlements with the Meter account,
+    per owner's token account its balance with what was minted to it, and the totals
+    with the Config and the mint's supply. Prints one line per difference and exits 1
+    if there is any.
+    """
+    settings = obj.settings
+    database = _database(settings)
+    directory = _with_chosen_owners(_directory(settings), database)
+    try:
+        differences = asyncio.run(_reconcile(settings, database, directory))
+    finally:
+        database.dispose()
+    if differences:
+        raise SystemExit(1)
+
+
+async def _reconcile(settings: Settings, database: Database, directory: MeterDirectory) -> int:
+    from oracle.chain import ChainError, open_chain
+    from oracle.clearing import Clearer
+    from oracle.deployment import open_oracle
+    from oracle.reconcile import reconcile
+    from oracle.registry import MeterRegistry
+
+    try:
+        chain_backend = open_chain(settings.chain)
+    except ChainError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        oracle = await open_oracle(chain_backend, settings.chain)
+        registry = MeterRegistry(
+            database.write, chain_backend, oracle, directory, read_engine=database.read
+        )
+        clearer = Clearer(
+            database.write, chain_backend, oracle, registry, settings.chain,
+            read_engine=database.read,
+        )  # fmt: skip
+        added = await clearer.follow()
+        report = await reconcile(database.write, chain_backend, oracle, registry)
+    except ChainError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        await chain_backend.close()
+    if added:
+        click.echo(f"recorded {added} settlement(s) someone else cranked, from the chain")
+    for line in report.differences:
+        click.echo(line)
+    if report.agrees:
+        click.echo(
+            f"reconciled: {report.meters} meters, {report.minted_wh} Wh minted: the database, "
+            "the Meter accounts, the token accounts and the mint agree"
+        )
+    return len(report.differences)
+
+
 @chain.command("redrive")
 @click.option("--all", "every", is_flag=True, help="Every dead letter.")
 @click.option("--id", "ids", multiple=True, type=int, help="A dead reading by its id.")
