@@ -99,8 +99,9 @@ def demo(
         # meters' baselines (docs/chain-abi.md, "Threat model").
         chain=settings.chain.model_copy(
             update={
-                "max_baseline_age_s": max(
-                    settings.chain.max_baseline_age_s, int(replay_hours * 3600) + 3600
+                "max_baseline_age_s": min(
+                    max(settings.chain.max_baseline_age_s, int(replay_hours * 3600) + 3600),
+                    2_592_000,  # the program's limit (30 days)
                 )
             }
         ),
