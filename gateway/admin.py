@@ -20,7 +20,6 @@ from sep2 import normalise_lfdi, sfdi_from_lfdi
 def register_device(database: Database, lfdi: str, pin: int) -> Registered:
     """Register ``lfdi`` out of band with ``pin`` (or change a registered device's PIN)."""
     try:
-        database.create_all()
         with database.write_session() as session:
             return pre_register(session, lfdi, pin, int(time.time()))
     finally:
@@ -30,7 +29,6 @@ def register_device(database: Database, lfdi: str, pin: int) -> Registered:
 def unregister_device(database: Database, lfdi: str) -> bool:
     """Remove the registration of ``lfdi`` (its mirrors stay); False if it had none."""
     try:
-        database.create_all()
         with database.write_session() as session:
             return devices.unregister(session, normalise_lfdi(lfdi))
     finally:
@@ -40,7 +38,6 @@ def unregister_device(database: Database, lfdi: str) -> bool:
 def delete_mirrors(database: Database, lfdi: str) -> int:
     """Delete every live mirror ``lfdi`` owns or that mirrors it (readings stay); how many."""
     try:
-        database.create_all()
         with database.write_session() as session:
             found = mirrors.live_of_device(session, normalise_lfdi(lfdi))
             for mirror in found:
@@ -59,7 +56,6 @@ def set_post_rate(database: Database, lfdi: str | None, seconds: int | None) -> 
     """Give ``lfdi``'s mirrors (every mirror for None) their own postRate, or (None) the
     server's again; how many mirrors changed. Clients see it when they re-read the mirror."""
     try:
-        database.create_all()
         with database.write_session() as session:
             return mirrors.set_post_rate(
                 session, normalise_lfdi(lfdi) if lfdi is not None else None, seconds

@@ -185,7 +185,7 @@ def _database(settings: Settings) -> Database:
     assert url is not None  # placed under data_dir by gridmirror.config
     try:
         database = open_database(url, synchronous=settings.gateway.sqlite_synchronous)
-        database.create_all()
+        database.ensure_schema()
     except DatabaseError as exc:
         raise click.ClickException(str(exc)) from None
     except Exception as exc:  # a database that cannot be reached: one line

@@ -15,9 +15,10 @@ from typing import Any
 import sqlalchemy
 from solders.signature import Signature
 from sqlalchemy import event
-from sqlmodel import Session, SQLModel, create_engine, func, select
+from sqlmodel import Session, create_engine, func, select
 
 from anchor.abi import ReadingStatus
+from gateway import migrations
 from oracle.chain.backend import ChainBackend
 from oracle.clearing import Clearer
 from oracle.deployment import Oracle, init_oracle, open_oracle, read_config
@@ -58,7 +59,7 @@ def make_engine(url: str) -> sqlalchemy.Engine:
 
 def create_tables(engine: sqlalchemy.Engine) -> None:
     """The outbox and the worker's tables."""
-    SQLModel.metadata.create_all(engine)
+    migrations.ensure_current(engine)
 
 
 def bridge_settings(tmp: Path, **overrides: Any) -> ChainSettings:
