@@ -22,8 +22,8 @@ SYSTEM_PROGRAM_ID = Pubkey.from_string("11111111111111111111111111111111")
 BPF_LOADER_UPGRADEABLE_ID = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")
 
 # Account sizes (discriminator included) and the fixed sizes of the encodings.
-CONFIG_SIZE = 176
-METER_SIZE = 184
+CONFIG_SIZE = 192
+METER_SIZE = 248
 LFDI_SIZE = 20
 READING_SIZE = 25
 MAX_READINGS = 256
@@ -33,6 +33,10 @@ DEFAULT_CLEARING_INTERVAL_S = 900
 DEFAULT_MAX_FUTURE_SKEW_S = 60
 MAX_CLEARING_INTERVAL_S = 86_400
 MAX_FUTURE_SKEW_S = 86_400
+DEFAULT_MAX_RATED_POWER_W = 1_000_000  # 1 MW: the most the gateway may rate a meter
+MAX_RATED_POWER_W = 10_000_000_000
+DEFAULT_MAX_BASELINE_AGE_S = 900  # a first reading at most one epoch behind the clock
+MAX_BASELINE_AGE_S = 2_592_000  # 30 days
 NO_EPOCH = -1
 
 SEED_CONFIG = b"config"
@@ -99,6 +103,7 @@ class OracleError(IntEnum):
     EPOCH_NOT_ENDED = 6021
     ARITHMETIC_OVERFLOW = 6022
     SETTLEMENT_INVARIANT = 6023
+    RATED_POWER_ABOVE_LIMIT = 6024
 
     @property
     def message(self) -> str:
@@ -133,6 +138,9 @@ ERROR_MESSAGES: dict[OracleError, str] = {
     OracleError.EPOCH_NOT_ENDED: "The epoch has not ended yet",
     OracleError.ARITHMETIC_OVERFLOW: "Arithmetic overflow",
     OracleError.SETTLEMENT_INVARIANT: "Registers below the settlement watermark",
+    OracleError.RATED_POWER_ABOVE_LIMIT: (
+        "Only the admin may register a meter above Config.maxRatedPowerW"
+    ),
 }
 
 
@@ -145,6 +153,7 @@ class ReadingStatus(IntEnum):
     REGISTER_DECREASED = 3
     EXCEEDS_RATED_POWER = 4
     BAD_TIMESTAMP = 5
+    STALE_BASELINE = 6  # a first reading older than Config.maxBaselineAgeS
 
 
 class SettlementStatus(IntEnum):

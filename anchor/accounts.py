@@ -40,6 +40,8 @@ class ConfigAccount:
     active: bool
     bump: int
     mint_authority_bump: int
+    max_rated_power_w: int
+    max_baseline_age_s: int
 
     @classmethod
     def decode(cls, data: bytes) -> ConfigAccount:
@@ -49,6 +51,7 @@ class ConfigAccount:
             "<qq6Q", b, 96
         )
         active, bump, authority_bump = struct.unpack_from("<BBB", b, 160)
+        max_rated, max_age = struct.unpack_from("<Qq", b, 168)
         return cls(
             admin=Pubkey.from_bytes(b[0:32]),
             gateway=Pubkey.from_bytes(b[32:64]),
@@ -64,6 +67,8 @@ class ConfigAccount:
             active=active != 0,
             bump=bump,
             mint_authority_bump=authority_bump,
+            max_rated_power_w=max_rated,
+            max_baseline_age_s=max_age,
         )
 
 
@@ -89,6 +94,14 @@ class MeterAccount:
     readings_duplicate: int
     readings_rejected: int
     registered_at: int
+    baseline_ts: int  # 0: no baseline yet; else the mint window opens here
+    baseline_import_wh: int
+    baseline_export_wh: int
+    settlements: int
+    last_import_delta_wh: int  # the last settlement, as its MeterSettled event said
+    last_export_delta_wh: int
+    last_minted_wh: int
+    withheld_wh: int  # net export above the mint cap, never minted
 
     @classmethod
     def decode(cls, data: bytes) -> MeterAccount:
@@ -98,5 +111,5 @@ class MeterAccount:
             Pubkey.from_bytes(b[0:32]),
             b[32:52],
             b[52],
-            *struct.unpack_from("<QQQqqQQQQqQQQQq", b, 56),
+            *struct.unpack_from("<QQQqqQQQQqQQQQqqQQQQQQQ", b, 56),
         )

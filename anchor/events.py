@@ -72,6 +72,7 @@ class MeterSettled:
     import_delta_wh: int
     export_delta_wh: int
     minted_wh: int
+    withheld_wh: int  # net export above the meter's mint cap, not minted
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def _reading_rejected(b: bytes) -> ReadingRejected:
 
 def _meter_settled(b: bytes) -> MeterSettled:
     (epoch,) = struct.unpack_from("<Q", b, 0)
-    rest = struct.unpack_from("<5Q", b, 60)
+    rest = struct.unpack_from("<6Q", b, 60)
     return MeterSettled(epoch, b[8:28], Pubkey.from_bytes(b[28:60]), *rest)
 
 
@@ -132,7 +133,7 @@ _DECODERS: dict[bytes, tuple[Callable[[bytes], Event], int | None]] = {
     event_discriminator("MeterRegistered"): (_meter_registered, 92),
     event_discriminator("ReadingsSubmitted"): (_readings_submitted, None),
     event_discriminator("ReadingRejected"): (_reading_rejected, 55),
-    event_discriminator("MeterSettled"): (_meter_settled, 100),
+    event_discriminator("MeterSettled"): (_meter_settled, 108),
     event_discriminator("EpochCleared"): (_epoch_cleared, None),
 }
 

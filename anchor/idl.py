@@ -74,12 +74,19 @@ def _instructions() -> list[Json]:
                 ),
             ],
             "args": _fields(
-                ("gateway", "publicKey"), ("clearingIntervalS", "i64"), ("maxFutureSkewS", "i64")
+                ("gateway", "publicKey"),
+                ("clearingIntervalS", "i64"),
+                ("maxFutureSkewS", "i64"),
+                ("maxRatedPowerW", "u64"),
+                ("maxBaselineAgeS", "i64"),
             ),
         },
         {
             "name": "registerMeter",
-            "docs": ["Create the Meter account of an LFDI (admin or gateway signs)."],
+            "docs": [
+                "Create the Meter account of an LFDI (admin or gateway signs); the gateway "
+                "may rate it at most Config.maxRatedPowerW."
+            ],
             "accounts": [
                 _acc("authority", signer=True, docs="The admin or the gateway."),
                 _acc("payer", mut=True, signer=True),
@@ -113,9 +120,14 @@ def _instructions() -> list[Json]:
         },
         {
             "name": "updateLimits",
-            "docs": ["Change the allowed future skew (the clearing interval is fixed)."],
+            "docs": [
+                "Change the future skew, the gateway's rating limit and the oldest a "
+                "meter's first reading may be (the clearing interval is fixed)."
+            ],
             "accounts": [_acc("admin", signer=True), _acc("config", mut=True, pda=CONFIG_PDA)],
-            "args": _fields(("maxFutureSkewS", "i64")),
+            "args": _fields(
+                ("maxFutureSkewS", "i64"), ("maxRatedPowerW", "u64"), ("maxBaselineAgeS", "i64")
+            ),
         },
         {
             "name": "submitReadings",
@@ -165,6 +177,8 @@ def _accounts() -> list[Json]:
                     ("bump", "u8"),
                     ("mintAuthorityBump", "u8"),
                     ("reserved", {"array": ["u8", 5]}),
+                    ("maxRatedPowerW", "u64"),
+                    ("maxBaselineAgeS", "i64"),
                 ),
             },
         },
@@ -192,6 +206,14 @@ def _accounts() -> list[Json]:
                     ("readingsDuplicate", "u64"),
                     ("readingsRejected", "u64"),
                     ("registeredAt", "i64"),
+                    ("baselineTs", "i64"),
+                    ("baselineImportWh", "u64"),
+                    ("baselineExportWh", "u64"),
+                    ("settlements", "u64"),
+                    ("lastImportDeltaWh", "u64"),
+                    ("lastExportDeltaWh", "u64"),
+                    ("lastMintedWh", "u64"),
+                    ("withheldWh", "u64"),
                 ),
             },
         },
@@ -258,6 +280,7 @@ def _events() -> list[Json]:
             ("importDeltaWh", "u64"),
             ("exportDeltaWh", "u64"),
             ("mintedWh", "u64"),
+            ("withheldWh", "u64"),
         ),
         _event(
             "EpochCleared",

@@ -17,7 +17,9 @@ from solders.pubkey import Pubkey
 
 from anchor.abi import (
     DEFAULT_CLEARING_INTERVAL_S,
+    DEFAULT_MAX_BASELINE_AGE_S,
     DEFAULT_MAX_FUTURE_SKEW_S,
+    DEFAULT_MAX_RATED_POWER_W,
     LFDI_SIZE,
     MAX_READINGS,
     PROGRAM_ID,
@@ -80,12 +82,29 @@ def _lfdi(lfdi: bytes) -> bytes:
 # ----------------------------------------------------------------------------- data
 
 
-def initialize_data(gateway: Pubkey, clearing_interval_s: int, max_future_skew_s: int) -> bytes:
-    """initialize(gateway, clearing_interval_s, max_future_skew_s)."""
+@dataclass(frozen=True)
+class Limits:
+    """What the admin bounds the gateway's key by (initialize, update_limits)."""
+
+    max_future_skew_s: int = DEFAULT_MAX_FUTURE_SKEW_S
+    max_rated_power_w: int = DEFAULT_MAX_RATED_POWER_W
+    max_baseline_age_s: int = DEFAULT_MAX_BASELINE_AGE_S
+
+    def encode(self) -> bytes:
+        """The three limits' 24 borsh bytes."""
+        return struct.pack(
+            "<qQq", self.max_future_skew_s, self.max_rated_power_w, self.max_baseline_age_s
+        )
+
+
+def initialize_data(gateway: Pubkey, clearing_interval_s: int, limits: Limits) -> bytes:
+    """initialize(gateway, clearing_interval_s, max_future_skew_s, max_rated_power_w,
+    max_baseline_age_s)."""
     return (
         instruction_discriminator("initialize")
         + bytes(gateway)
-        + struct.pack("<qq", clearing_interval_s, max_future_skew_s)
+        + struct.pack("<q", clearing_interval_s)
+        + limits.encode()
     )
 
 
@@ -114,9 +133,9 @@ def set_admin_data() -> bytes:
     return instruction_discriminator("set_admin")
 
 
-def update_limits_data(max_future_skew_s: int) -> bytes:
-    """update_limits(max_future_skew_s)."""
-    return instruction_discriminator("update_limits") + struct.pack("<q", max_future_skew_s)
+def update_limits_data(limits: Limits) -> bytes:
+    """update_limits(max_future_skew_s, max_rated_power_w, max_baseline_age_s)."""
+    return instruction_discriminator("update_limits") + limits.encode()
 
 
 def submit_readings_data(readings: Sequence[Reading]) -> bytes:
@@ -141,19 +160,18 @@ def initialize(
     mint: Pubkey,
     gateway: Pubkey,
     clearing_interval_s: int = DEFAULT_CLEARING_INTERVAL_S,
-    max_future_skew_s: int = DEFAULT_MAX_FUTURE_SKEW_S,
+    limits: Limits | None = None,
     program_id: Pubkey = PROGRAM_ID,
     program_data: Pubkey | None = None,
 ) -> Instruction:
     """Create the Config; the admin signs, pays, and must be the program's upgrade authority.
 
     The mint must exist with the mint-authority PDA as its authority. ``program_data`` is
-    the program's ProgramData account (derived by default); for a program loaded by the
-    non-upgradeable loader (LiteSVM's add_program) any account will do.
+    the program's ProgramData account (derived by default), which names that authority.
     """
     return Instruction(
         program_id,
-        initialize_data(gateway, clearing_interval_s, max_future_skew_s),
+        initialize_data(gateway, clearing_interval_s, limits or Limits()),
         [
             _signer(admin, writable=True),
             _rw(config_address(program_id)[0]),
@@ -209,13 +227,9 @@ def set_admin(admin: Pubkey, new_admin: Pubkey, program_id: Pubkey = PROGRAM_ID)
     )
 
 
-def update_limits(
-    admin: Pubkey, max_future_skew_s: int, program_id: Pubkey = PROGRAM_ID
-) -> Instruction:
-    """Change the allowed future skew."""
-    return Instruction(
-        program_id, update_limits_data(max_future_skew_s), _admin_accounts(admin, program_id)
-    )
+def update_limits(admin: Pubkey, limits: Limits, program_id: Pubkey = PROGRAM_ID) -> Instruction:
+    """Change the future skew, the gateway's rating limit and the baseline age."""
+    return Instruction(program_id, update_limits_data(limits), _admin_accounts(admin, program_id))
 
 
 def submit_readings(

@@ -40,7 +40,9 @@ from anchor import instructions as ix
 from anchor.abi import (
     BPF_LOADER_UPGRADEABLE_ID,
     DEFAULT_CLEARING_INTERVAL_S,
+    DEFAULT_MAX_BASELINE_AGE_S,
     DEFAULT_MAX_FUTURE_SKEW_S,
+    DEFAULT_MAX_RATED_POWER_W,
     ENERGY_DECIMALS,
     PROGRAM_ID,
     TOKEN_PROGRAM_ID,
@@ -48,7 +50,8 @@ from anchor.abi import (
 from anchor.accounts import ConfigAccount, MeterAccount
 from anchor.artifacts import program_bytes
 from anchor.events import Event, events_from_logs
-from anchor.pda import config_address, meter_address, mint_authority_address
+from anchor.loader import program_data_state, program_state
+from anchor.pda import config_address, meter_address, mint_authority_address, program_data_address
 
 MINT_SIZE = 82
 TOKEN_ACCOUNT_SIZE = 165
@@ -102,14 +105,12 @@ def install_upgradeable(
     """Put a program in place as the BPF upgradeable loader leaves it after a deployment.
 
     The Program account names its ProgramData account, which holds the upgrade
-    authority and the ELF. (solders 0.26's LiteSVM cannot run the loader's deployment
-    itself; tests/anchor/test_deploy.py does that under solders 0.29.) Returns the
-    ProgramData address.
+    authority and the ELF (anchor.loader). (solders 0.26's LiteSVM cannot run the
+    loader's deployment itself; tests/anchor/test_deploy.py does that under solders
+    0.29.) Returns the ProgramData address.
     """
-    program_data = Pubkey.find_program_address([bytes(program_id)], BPF_LOADER_UPGRADEABLE_ID)[0]
-    header = struct.pack("<IQ", 3, 0)  # ProgramData { slot: 0, upgrade_authority_address }
-    header += b"\x00" + bytes(32) if authority is None else b"\x01" + bytes(authority)
-    data = header + elf
+    program_data = program_data_address(program_id)
+    data = program_data_state(elf, authority)
     svm.set_account(
         program_data,
         Account(
@@ -120,7 +121,7 @@ def install_upgradeable(
             0,
         ),
     )
-    state = struct.pack("<I", 2) + bytes(program_data)  # Program { programdata_address }
+    state = program_state(program_id)
     svm.set_account(
         program_id,
         Account(
@@ -146,6 +147,8 @@ class Testbed:
         program_id: Pubkey = PROGRAM_ID,
         clearing_interval_s: int = DEFAULT_CLEARING_INTERVAL_S,
         max_future_skew_s: int = DEFAULT_MAX_FUTURE_SKEW_S,
+        max_rated_power_w: int = DEFAULT_MAX_RATED_POWER_W,
+        max_baseline_age_s: int = DEFAULT_MAX_BASELINE_AGE_S,
         now: int = GENESIS_TS,
         initialize: bool = True,
         upgradeable: bool = True,
@@ -158,9 +161,9 @@ class Testbed:
             self.program_data: Pubkey = install_upgradeable(
                 self.svm, program_id, elf, self.admin.pubkey()
             )
-        else:
+        else:  # the old loader: the program has no upgrade authority (initialize refuses)
             self.svm.add_program(program_id, elf)
-            self.program_data = program_id  # the old loader has no ProgramData
+            self.program_data = program_id
         self.gateway = Keypair()
         self.payer = Keypair()
         for kp in (self.admin, self.gateway, self.payer):
@@ -177,7 +180,7 @@ class Testbed:
                         self.mint,
                         self.gateway.pubkey(),
                         clearing_interval_s,
-                        max_future_skew_s,
+                        ix.Limits(max_future_skew_s, max_rated_power_w, max_baseline_age_s),
                         program_id,
                         self.program_data,
                     )

@@ -23,7 +23,6 @@ from sep2 import normalise_lfdi, sfdi_from_lfdi
 def register_device(database: Database, lfdi: str, pin: int) -> Registered:
     """Register ``lfdi`` out of band with ``pin`` (or change a registered device's PIN)."""
     try:
-        database.create_all()
         with database.write_session() as session:
             return pre_register(session, lfdi, pin, int(time.time()))
     finally:
@@ -33,7 +32,6 @@ def register_device(database: Database, lfdi: str, pin: int) -> Registered:
 def unregister_device(database: Database, lfdi: str) -> bool:
     """Remove the registration of ``lfdi`` (its mirrors stay); False if it had none."""
     try:
-        database.create_all()
         with database.write_session() as session:
             return devices.unregister(session, normalise_lfdi(lfdi))
     finally:
@@ -43,7 +41,6 @@ def unregister_device(database: Database, lfdi: str) -> bool:
 def delete_mirrors(database: Database, lfdi: str) -> int:
     """Delete every live mirror ``lfdi`` owns or that mirrors it (readings stay); how many."""
     try:
-        database.create_all()
         with database.write_session() as session:
             found = mirrors.live_of_device(session, normalise_lfdi(lfdi))
             for mirror in found:
@@ -81,7 +78,6 @@ def set_post_rate(
     NotRegistered if ``lfdi`` has no EndDevice."""
     device = normalise_lfdi(lfdi) if lfdi is not None else None
     try:
-        database.create_all()
         with database.write_session() as session:
             changed = devices.set_post_rate(session, device, seconds)
             if device is not None and not changed:

@@ -9,8 +9,9 @@ half-way on a lock upgrade (another process, e.g. ``register-device``, simply wa
 to ``busy_timeout``), and a plain deferred ``BEGIN`` on the read engine, so a GET sees one
 consistent snapshot. PostgreSQL needs none of this; both engines are then the same.
 
-The schema is created with ``create_all`` at start: there are no migrations yet, so a
-table that gains a column needs a new database (or a hand-made ALTER).
+The schema is made and changed by migrations only (``gateway.migrations``): at start an
+empty database is created at the code's revision, and a database behind it is refused
+with the command that upgrades it.
 """
 
 from __future__ import annotations
@@ -23,10 +24,9 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
-import oracle.outbox  # noqa: F401  (registers the outbox table in SQLModel.metadata)
-from gateway import models  # noqa: F401  (registers the gateway's tables)
+from gateway import migrations
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -48,9 +48,16 @@ class Database:
         """``sqlite`` or ``postgresql``."""
         return self.write.dialect.name
 
-    def create_all(self) -> None:
-        """Create every table that does not exist yet (no migrations)."""
-        SQLModel.metadata.create_all(self.write)
+    def ensure_schema(self) -> None:
+        """Create an empty database at the code's revision, or check that it is there.
+
+        Raises :class:`DatabaseError` (one line, naming ``gridmirror db upgrade``) when the
+        database is behind or ahead of the code.
+        """
+        try:
+            migrations.ensure_current(self.write)
+        except migrations.SchemaError as exc:
+            raise DatabaseError(str(exc)) from None
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:

@@ -126,7 +126,12 @@ class Gateway:
         return f"{scheme}://{host}:{self.api_server.port}"
 
     async def start(self) -> None:
-        """Listen (schema created, writer started), then advertise over DNS-SD."""
+        """Listen (schema created, writer started), then advertise over DNS-SD.
+
+        A database behind the code's schema revision raises gateway.db.DatabaseError
+        before anything listens (not from inside the server's lifespan, as a traceback).
+        """
+        await self.runtime.prepare_database()
         # A connection keeps the read buffer it was opened with, so this comes first.
         self._read_buffer.enter_context(tls_read_buffer(self.settings.tls_read_buffer_kib))
         try:

@@ -74,12 +74,20 @@ class GatewayRuntime:
         self.profiles = ProfileMemory(self.read)
         self._devices_listeners: list[DevicesListener] = []
         self.started = False
+        self._schema_checked = False
+
+    async def prepare_database(self) -> None:
+        """Create an empty database, or check that its schema is at the code's revision
+        (raises gateway.db.DatabaseError, one line, when it is not). Once per process."""
+        if not self._schema_checked:
+            await to_thread.run_sync(self.database.ensure_schema)
+            self._schema_checked = True
 
     async def start(self) -> None:
-        """Create the schema (no migrations) and start the writer."""
+        """Prepare the database and start the writer."""
         if self.started:
             return
-        await to_thread.run_sync(self.database.create_all)
+        await self.prepare_database()
         self.committer.start()
         self.started = True
 

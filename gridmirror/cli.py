@@ -17,6 +17,7 @@ from gridmirror.commands.auth import auth
 from gridmirror.commands.bench import bench
 from gridmirror.commands.certs import certs
 from gridmirror.commands.chain import chain
+from gridmirror.commands.db import db
 from gridmirror.commands.demo import demo
 from gridmirror.commands.gateway import gateway
 from gridmirror.commands.meters import meters
@@ -74,7 +75,7 @@ def show_config(ctx: Context) -> None:
 
 
 # Subcommands: each lives in gridmirror/commands/<name>.py and is added here.
-COMMANDS: list[click.Command] = [auth, bench, certs, chain, demo, gateway, meters, verify]
+COMMANDS: list[click.Command] = [auth, bench, certs, chain, db, demo, gateway, meters, verify]
 for command in COMMANDS:
     cli.add_command(command)
 

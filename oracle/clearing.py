@@ -10,12 +10,17 @@ before it has its final answer from the chain. Rows of a meter held up by a dead
 stop waiting ``clearing_grace_s`` after the epoch's end (a dead letter must not stop
 settlement for everyone; its energy goes to a later epoch by the attribution rule);
 rows the worker is still on (a backlog after downtime) are always waited for, so that
-energy is attributed to its own epoch whenever the chain can know it. Likewise a meter
-still delivering (the gateway stored a reading of it in the last ``clearing_silence_s``)
-whose readings have not reached the epoch's end yet holds it, up to
-``clearing_catchup_s`` after its end: a meter catching up after an outage, or replaying a
-past day, gets its energy settled in the epochs it was produced in rather than all in
-the first one cleared after it arrives. Epochs are taken
+energy is attributed to its own epoch whenever the chain can know it.
+
+**The delivery rule.** No epoch is closed while a registered meter that is still
+delivering has not yet delivered past its end: a meter catching up after an outage, or
+replaying a past day, gets its energy settled in the epochs it was produced in, not all
+in the first one cleared after it arrives. "Still delivering" means the gateway stored
+the meter's newest reading (its latest timestamp, not merely some reading) within the
+last ``clearing_silence_s``: the bound is that **a meter silent, or not moving forward,
+for longer than ``clearing_silence_s`` no longer holds any epoch back**. A meter whose
+clock is stuck therefore stops holding at once; one that lags behind by a constant
+delays clearing by that lag (its energy still lands in the right epochs). Epochs are taken
 in order from the one after the last cleared (at first, the epoch of the earliest
 confirmed reading), so a worker that was down catches up on every epoch it missed.
 
@@ -26,7 +31,9 @@ transaction. A meter whose owner has
 closed their token account is left out (its energy waits, safe, in its registers).
 
 Clearing transactions are stored before they are sent, like readings, and resolved by
-signature after a crash, so every MeterSettled event lands in ``settlement``.
+signature after a crash, so every MeterSettled event lands in ``settlement``; before each
+round the Meter accounts are read and settlements someone else cranked are recorded
+from them (oracle/settled.py), so ``settlement`` and ``epoch_clearing`` follow the chain.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 from sqlalchemy import Engine, func
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from anchor.abi import NO_EPOCH, SettlementStatus
@@ -56,9 +64,19 @@ from oracle.deployment import Oracle
 from oracle.events import EventMissing, clearing_events
 from oracle.landing import Gone, Landed, fate
 from oracle.outbox import OutboxEntry, OutboxState
-from oracle.records import ChainTx, EpochClearing, Settlement, TxKind, TxState
+from oracle.reconcile import meter_accounts
+from oracle.records import (
+    ChainMeter,
+    ChainTx,
+    EpochClearing,
+    Settlement,
+    SettlementSource,
+    TxKind,
+    TxState,
+)
 from oracle.registry import MeterRegistry, RegisteredMeter
 from oracle.settings import ChainSettings
+from oracle.settled import follow
 from oracle.status import STATS, BridgeStats
 from oracle.submissions import (
     PreparedTx,
@@ -120,16 +138,30 @@ def next_epoch(engine: Engine, interval: int) -> int | None:
 
 
 def delivery_frontier(engine: Engine, *, since: float) -> int | None:
-    """The earliest of the latest timestamps of the meters that delivered since ``since``
-    (unix time the gateway stored their pairs); None if none did."""
-    latest = (
-        select(func.max(OutboxEntry.timestamp).label("latest"))
+    """The earliest of the latest timestamps of the registered meters still delivering:
+    whose newest reading the gateway stored at or after ``since``; None if none is."""
+    newest = aliased(OutboxEntry)
+    recent = (
+        select(
+            col(OutboxEntry.lfdi).label("lfdi"),
+            func.max(OutboxEntry.timestamp).label("latest"),
+        )
         .where(col(OutboxEntry.accepted_at) >= since)
+        .where(col(OutboxEntry.lfdi).in_(select(col(ChainMeter.lfdi))))
         .group_by(col(OutboxEntry.lfdi))
         .subquery()
     )
+    # the meter's newest reading overall must be among the recent ones: a meter that
+    # only re-sends old timestamps is not moving forward (uq_outbox_lfdi_timestamp index)
+    overall = (
+        select(func.max(newest.timestamp))
+        .where(col(newest.lfdi) == recent.c.lfdi)
+        .scalar_subquery()
+    )
     with Session(engine) as session:
-        frontier = session.execute(select(func.min(latest.c.latest))).scalar_one_or_none()
+        frontier = session.execute(
+            select(func.min(recent.c.latest)).where(recent.c.latest >= overall)
+        ).scalar_one_or_none()
     return None if frontier is None else int(frontier)
 
 
@@ -161,6 +193,9 @@ def record_clearing(
                 "export_delta_wh": e.export_delta_wh,
                 "net_export_wh": e.export_delta_wh - e.import_delta_wh,
                 "minted_wh": e.minted_wh,
+                "withheld_wh": e.withheld_wh,
+                "settlements": 1,
+                "source": SettlementSource.EVENT.value,
                 "signature": signature,
                 "slot": slot,
                 "recorded_at": now,
@@ -241,14 +276,11 @@ class Clearer:
         cleared: list[int] = []
         if first is None or first > last:
             return cleared
+        await self.follow()
         frontier = await self._frontier()
         for epoch in range(first, last + 1):
             end = (epoch + 1) * interval
-            if (
-                frontier is not None
-                and frontier < end
-                and now < end + self.settings.clearing_catchup_s
-            ):
+            if frontier is not None and frontier < end:
                 break  # a meter still delivering has not reached this epoch's end
             flowing, held = await asyncio.to_thread(open_counts, self.reader, until=end)
             if flowing or (held and now < end + self.settings.clearing_grace_s):
@@ -263,6 +295,16 @@ class Clearer:
             cleared.append(epoch)
             self.stats.epochs_cleared += 1
         return cleared
+
+    async def follow(self) -> int:
+        """Record the settlements the Meter accounts show and the database lacks (someone
+        else cranked); how many rows were added."""
+        accounts = await meter_accounts(self.chain, self.oracle, self.registry)
+        states = [(lfdi, m) for lfdi, m in accounts if m is not None]
+        added = await asyncio.to_thread(follow, self.engine, states, now=self.clock())
+        if added:
+            log.info("settlements recorded from the chain", extra={"rows": added})
+        return added
 
     async def _frontier(self) -> int | None:
         """delivery_frontier, read at most every FRONTIER_TTL_S: while an epoch is held the

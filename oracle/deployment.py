@@ -9,8 +9,11 @@ The keys live as solana CLI keypair files (mode 0600) in ``keys_dir``:
 - ``owners/<LFDI>.json``: wallets generated for meters that have no owner configured.
 
 :func:`init_oracle` is idempotent: it deploys the program if the chain lacks it (the
-embedded chain; an RPC chain must already have it), creates the mint and the Config if
-they are missing, and checks that an existing Config names this gateway's key.
+embedded chain, through the BPF upgradeable loader with the admin key as upgrade
+authority, the only key ``initialize`` then accepts; an RPC chain must already have it),
+creates the mint and the Config if they are missing, brings the admin's limits (future
+skew, the gateway's rating limit, the baseline age) to the settings' values when it holds
+the admin key, and checks that an existing Config names this gateway's key.
 """
 
 from __future__ import annotations
@@ -27,11 +30,12 @@ from spl.token.instructions import InitializeMintParams, initialize_mint
 from anchor.abi import BPF_LOADER_UPGRADEABLE_ID, ENERGY_DECIMALS, TOKEN_PROGRAM_ID
 from anchor.accounts import ConfigAccount
 from anchor.artifacts import program_bytes
+from anchor.instructions import Limits
 from anchor.pda import program_data_address
 from oracle.chain.backend import ChainBackend, ChainError
 from oracle.chain.keyfile import load_keypair, load_or_create_keypair
 from oracle.chain.spl_token import MINT_LEN, parse_mint
-from oracle.program import OracleProgram
+from oracle.program import OracleProgram, ProgramError
 from oracle.settings import ChainSettings
 from oracle.transact import land
 
@@ -103,23 +107,26 @@ async def _fund(chain: ChainBackend, keys: list[Keypair], lamports: int) -> list
     return funded
 
 
-async def _ensure_program(chain: ChainBackend, program: OracleProgram) -> tuple[bool, Pubkey]:
-    """Deploy the committed oracle.so if the chain lacks it; (deployed now, programData)."""
+async def _ensure_program(
+    chain: ChainBackend, program: OracleProgram, admin: Keypair
+) -> tuple[bool, Pubkey | None]:
+    """Deploy the committed oracle.so if the chain lacks it, through the upgradeable loader
+    with the admin as upgrade authority; (deployed now, its ProgramData account, or None
+    when another loader holds it and so no authority can initialize it)."""
     account = await chain.get_account(program.program_id)
     deployed = False
     if account is None:
-        await chain.deploy_program(program.program_id, program_bytes())
+        await chain.deploy_program(program.program_id, program_bytes(), admin.pubkey())
         account = await chain.get_account(program.program_id)
         if account is None:
             raise ChainError(f"deploying the oracle at {program.program_id} left no program")
         deployed = True
     if not account.executable:
         raise ChainError(f"{program.program_id} on {chain.name} is not a program")
-    # Under the upgradeable loader, initialize checks the upgrade authority through the
-    # ProgramData account; a program loaded by the old loader has none (any account does).
+    # initialize checks the upgrade authority through the ProgramData account
     if account.owner == BPF_LOADER_UPGRADEABLE_ID:
         return deployed, program_data_address(program.program_id)
-    return deployed, program.program_id
+    return deployed, None
 
 
 async def _ensure_mint(
@@ -168,7 +175,14 @@ async def read_config(chain: ChainBackend, program: OracleProgram) -> ConfigAcco
     account = await chain.get_account(program.config)
     if account is None:
         return None
-    return program.decode_config(bytes(account.data))
+    try:
+        return program.decode_config(bytes(account.data))
+    except ProgramError as exc:
+        raise ChainError(
+            f"the oracle's Config on {chain.name} does not decode ({exc}): it was made by "
+            "another version of the program (on the embedded chain: start from a fresh "
+            "chain state directory)"
+        ) from None
 
 
 async def init_oracle(
@@ -180,10 +194,15 @@ async def init_oracle(
     admin = load_or_create_keypair(directory / ADMIN_KEY)
     gateway = load_or_create_keypair(directory / GATEWAY_KEY)
     funded = await _fund(chain, [admin, gateway], settings.airdrop_lamports)
-    deployed, program_data = await _ensure_program(chain, program)
+    deployed, program_data = await _ensure_program(chain, program, admin)
     config = await read_config(chain, program)
     initialized = False
     if config is None:
+        if program_data is None:
+            raise ChainError(
+                f"{program.program_id} on {chain.name} is not under the BPF upgradeable loader:"
+                " it has no upgrade authority, so nobody may initialize it"
+            )
         mint = load_or_create_keypair(directory / MINT_KEY)
         await _ensure_mint(chain, program, admin, mint)
         await land(
@@ -195,7 +214,7 @@ async def init_oracle(
                     mint.pubkey(),
                     gateway.pubkey(),
                     settings.clearing_interval_s,
-                    settings.max_future_skew_s,
+                    limits_of(settings),
                     program_data,
                 )
             ],
@@ -205,8 +224,30 @@ async def init_oracle(
         if config is None:
             raise ChainError("the oracle's Config is missing after initialize")
         initialized = True
+    elif _limits_of_config(config) != limits_of(settings) and config.admin == admin.pubkey():
+        # the settings' limits are the admin's: bring the chain to them (update_limits)
+        await land(
+            chain,
+            admin,
+            [program.update_limits(admin.pubkey(), limits_of(settings))],
+            what="updating the oracle's limits",
+        )
+        config = await read_config(chain, program)
+        if config is None:
+            raise ChainError("the oracle's Config is missing after update_limits")
     _check_gateway(config, gateway)
     return InitReport(program.program_id, config, deployed, initialized, funded)
+
+
+def _limits_of_config(config: ConfigAccount) -> Limits:
+    return Limits(config.max_future_skew_s, config.max_rated_power_w, config.max_baseline_age_s)
+
+
+def limits_of(settings: ChainSettings) -> Limits:
+    """The admin's limits as the settings give them."""
+    return Limits(
+        settings.max_future_skew_s, settings.max_rated_power_w, settings.max_baseline_age_s
+    )
 
 
 def _check_gateway(config: ConfigAccount, gateway: Keypair) -> None:

@@ -10,8 +10,7 @@ session and never commits: the caller's transaction decides. Once a pair is on c
 row also holds where: the transaction's signature and slot, the program's batch number,
 the batch's Merkle root and the pair's inclusion proof (``oracle.proofs``).
 
-Importing this module also registers the worker's own tables (``oracle.records``), so
-whoever creates the outbox creates them too.
+The database's tables are listed (and migrated) in ``gateway.schema``.
 """
 
 from __future__ import annotations
@@ -22,8 +21,6 @@ from typing import Any
 from sqlalchemy import BigInteger, Index, UniqueConstraint, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
-
-from oracle import records  # noqa: F401  (the worker's tables travel with the outbox)
 
 
 class OutboxState(StrEnum):

@@ -42,7 +42,7 @@ from anchor.events import (
     ReadingRejected,
     ReadingsSubmitted,
 )
-from anchor.instructions import Reading
+from anchor.instructions import Limits, Reading
 from anchor.pda import config_address, meter_address, mint_authority_address
 
 _EVENT_TYPES: dict[str, type[Any]] = {
@@ -177,7 +177,7 @@ class OracleProgram:
         mint: Pubkey,
         gateway: Pubkey,
         clearing_interval_s: int,
-        max_future_skew_s: int,
+        limits: Limits,
         program_data: Pubkey,
     ) -> Instruction:
         """Create the Config (the admin must be the program's upgrade authority)."""
@@ -186,7 +186,9 @@ class OracleProgram:
             {
                 "gateway": gateway,
                 "clearing_interval_s": clearing_interval_s,
-                "max_future_skew_s": max_future_skew_s,
+                "max_future_skew_s": limits.max_future_skew_s,
+                "max_rated_power_w": limits.max_rated_power_w,
+                "max_baseline_age_s": limits.max_baseline_age_s,
             },
             {
                 "admin": admin,
@@ -197,6 +199,18 @@ class OracleProgram:
                 "program": self.program_id,
                 "program_data": program_data,
             },
+        )
+
+    def update_limits(self, admin: Pubkey, limits: Limits) -> Instruction:
+        """Change the admin's limits (future skew, gateway's rating limit, baseline age)."""
+        return self.instruction(
+            "update_limits",
+            {
+                "max_future_skew_s": limits.max_future_skew_s,
+                "max_rated_power_w": limits.max_rated_power_w,
+                "max_baseline_age_s": limits.max_baseline_age_s,
+            },
+            {"admin": admin, "config": self.config},
         )
 
     def register_meter(
@@ -285,6 +299,8 @@ class OracleProgram:
             active=bool(d.active),
             bump=d.bump,
             mint_authority_bump=d.mint_authority_bump,
+            max_rated_power_w=d.max_rated_power_w,
+            max_baseline_age_s=d.max_baseline_age_s,
         )
 
     def decode_meter(self, data: bytes) -> MeterAccount:

@@ -9,7 +9,8 @@
 - ``chain_meter`` and ``lookup_table``: meters registered on chain, with their owner's
   token account and the address lookup table that names them.
 - ``settlement`` and ``epoch_clearing``: what clearing settled and minted, per epoch and
-  meter, from the program's events.
+  meter, from the program's events when the worker cranked, from the Meter accounts when
+  someone else did (oracle/settled.py): the database follows the chain, not its sends.
 """
 
 from __future__ import annotations
@@ -94,8 +95,16 @@ class LookupTableRecord(SQLModel, table=True):
     created_at: float
 
 
+class SettlementSource(StrEnum):
+    """Where a settlement row was read from."""
+
+    EVENT = "event"  # the MeterSettled event of a clear_epoch the worker sent
+    ACCOUNT = "account"  # the Meter account's last settlement (someone else cranked)
+
+
 class Settlement(SQLModel, table=True):
-    """One meter settled for one epoch (a MeterSettled event)."""
+    """One meter settled for one epoch (a MeterSettled event, or the Meter account's
+    record of its last settlement)."""
 
     __tablename__ = "settlement"
     __table_args__ = (
@@ -113,8 +122,21 @@ class Settlement(SQLModel, table=True):
     export_delta_wh: int = Field(sa_type=BigInteger)
     net_export_wh: int = Field(sa_type=BigInteger, description="export - import deltas.")
     minted_wh: int = Field(sa_type=BigInteger)
-    signature: str = Field(max_length=88)
-    slot: int = Field(sa_type=BigInteger)
+    withheld_wh: int = Field(
+        default=0,
+        sa_type=BigInteger,
+        description="Positive net export above the meter's mint cap (rated energy), not minted.",
+    )
+    settlements: int = Field(
+        default=1,
+        description="On-chain settlements this row stands for: more than 1 when several "
+        "happened unseen between two looks at the Meter account (merged into the last).",
+    )
+    source: str = Field(default=SettlementSource.EVENT, max_length=16)
+    signature: str | None = Field(
+        default=None, max_length=88, description="The clear_epoch transaction (event rows)."
+    )
+    slot: int | None = Field(default=None, sa_type=BigInteger)
     recorded_at: float
 
 

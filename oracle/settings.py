@@ -71,6 +71,23 @@ class ChainSettings(BaseModel):
         description="How far past the chain's clock a reading may be stamped (`chain init`); "
         "the worker holds back readings stamped further ahead until the chain catches up.",
     )
+    max_rated_power_w: int = Field(
+        default=1_000_000,
+        ge=1,
+        le=10_000_000_000,
+        description="The highest rating (W) the gateway's key may register a meter with "
+        "(`chain init`; the admin may change it with update_limits). A meter's rating "
+        "bounds all it can ever mint, so this bounds what a stolen gateway key can mint.",
+    )
+    max_baseline_age_s: int = Field(
+        default=900,
+        ge=0,
+        le=2_592_000,
+        description="How far behind the chain's clock a meter's first reading may be stamped "
+        "(`chain init`): older first readings are refused, so no meter's mint window opens "
+        "in the past. A fleet that replays history before its first reading needs this to "
+        "cover the replay (the demo sets it).",
+    )
     default_rated_power_w: int = Field(
         default=100_000,
         gt=0,
@@ -128,19 +145,20 @@ class ChainSettings(BaseModel):
         description="Seconds after an epoch ends before it is cleared, for the readings "
         "stamped at its end to arrive (more than the postRate).",
     )
-    clearing_catchup_s: float = Field(
-        default=600.0,
-        ge=0,
-        description="An epoch also waits for meters still delivering (see "
-        "clearing_silence_s) whose readings have not reached its end yet, such as a meter "
-        "catching up after an outage or replaying a past window, but no longer than this "
-        "after its end (a meter with a lying clock must not stop settlement).",
-    )
     clearing_silence_s: float = Field(
         default=120.0,
         gt=0,
-        description="A meter counts as still delivering if the gateway stored a reading of "
-        "it within this many seconds.",
+        description="A registered meter whose newest reading the gateway stored within this "
+        "many seconds is still delivering, and no epoch past its latest reading is cleared "
+        "until it has delivered past that epoch's end (a meter catching up, or replaying a "
+        "past window, gets its energy in the epochs it was produced in). The bound: a meter "
+        "silent, or not moving forward, for longer than this holds nothing back.",
+    )
+    reconcile_every_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="The worker reconciles the settlement table with the chain at start and "
+        "this often (0: only at start), logging each difference (`chain reconcile`).",
     )
     clearing_grace_s: float = Field(
         default=600.0,

@@ -68,6 +68,7 @@ from oracle.deployment import Oracle
 from oracle.events import EventMissing, batch_event
 from oracle.landing import Gone, Landed, fate
 from oracle.proofs import ProofError, outcomes
+from oracle.reconcile import reconcile
 from oracle.records import ChainTx, TxKind, TxState
 from oracle.registry import MeterRegistry
 from oracle.settings import ChainSettings
@@ -183,6 +184,7 @@ class Worker:
         self.clearer = clearer
         self.clearing_every_s = clearing_every_s
         self._next_clearing = 0.0
+        self._next_reconcile = 0.0  # at start, then every settings.reconcile_every_s
         self._outages = 0
 
     async def _db(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
@@ -242,7 +244,35 @@ class Worker:
             log.warning("database unavailable", extra={"error": first_line})
         if self.clearer is not None and not report.unavailable:
             report.cleared = await self._maybe_clear(report)
+            await self._maybe_reconcile(report)
         return report
+
+    async def _maybe_reconcile(self, report: StepReport) -> None:
+        """At start and every reconcile_every_s (by the clearing crank's holder): follow
+        the chain's settlements, then prove the database agrees with it; each difference
+        is logged and counted."""
+        assert self.clearer is not None
+        now = self.clock()
+        if now < self._next_reconcile or self._next_reconcile < 0:
+            return
+        every = self.settings.reconcile_every_s
+        self._next_reconcile = now + every if every > 0 else -1.0
+        try:
+            await self.clearer.follow()
+            found = await reconcile(self.engine, self.chain, self.oracle, self.registry)
+        except ChainUnavailable as exc:
+            report.unavailable = True
+            self.stats.error("unavailable", str(exc))
+            self._next_reconcile = 0.0  # try again next round
+            return
+        except ChainError as exc:
+            self.stats.error("reconcile", str(exc))
+            return
+        for line in found.differences:
+            self.stats.error("reconcile", line)
+            log.warning("chain and database disagree", extra={"difference": line})
+        if found.agrees:
+            log.info("reconciled", extra={"meters": found.meters, "minted_wh": found.minted_wh})
 
     async def _maybe_clear(self, report: StepReport) -> list[int]:
         assert self.clearer is not None

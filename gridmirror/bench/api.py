@@ -150,7 +150,7 @@ def prepare(directory: Path, database_url: str, lfdis: list[str]) -> None:
     key = _private_key(path)
     database = open_database(database_url, synchronous="full")
     try:
-        database.create_all()
+        database.ensure_schema()
         with database.write_session() as session:
             register_key(session, "bench-authority", public_key_text(key.public_key()), time.time())
             for lfdi in lfdis:

@@ -201,7 +201,7 @@ async def _run(
 ) -> Figures:
     settings = ChainSettings(state_dir=scratch / "chain", keys_dir=scratch / "keys", clearing=False)
     database = open_database(url, synchronous="full")
-    database.create_all()
+    database.ensure_schema()
     chain = open_chain(settings)
     try:
         await init_oracle(chain, settings)

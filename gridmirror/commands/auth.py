@@ -197,7 +197,7 @@ def add_key(name: str, public_key: str | None, key_file: Path | None) -> None:
     assert public_key is not None
     database = _database(_settings())
     try:
-        database.create_all()
+        database.ensure_schema()
         with database.write_session() as session:
             row = register_key(session, name, public_key, time.time())
             key_id = row.id

@@ -10,10 +10,13 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from solders.pubkey import Pubkey
+
     from gateway.db import Database
     from gridmirror.cli import Context
     from gridmirror.config import Settings
     from oracle.registry import MeterDirectory
+    from oracle.settings import ChainSettings
 
 
 @click.group()
@@ -50,6 +53,12 @@ def _programs(values: tuple[str, ...]) -> list[tuple[str, Path]]:
     metavar="ID=PATH",
     help="Deploy an sBPF program at ID before serving (again if its bytes changed).",
 )
+@click.option(
+    "--upgrade-authority",
+    metavar="PUBKEY",
+    help="Upgrade authority of programs deployed now (default: the oracle's admin key in "
+    "chain.keys_dir, made if missing): only it may initialize the oracle.",
+)
 @click.pass_obj
 def serve(
     obj: Context,
@@ -57,25 +66,51 @@ def serve(
     port: int | None,
     state_dir: Path | None,
     programs: tuple[str, ...],
+    upgrade_authority: str | None,
 ) -> None:
     """Serve the embedded chain over Solana JSON-RPC, keeping its state on disk.
 
     The server is the chain's only writer: gateways and workers in other processes
     share the chain by setting chain.backend = "rpc" and chain.rpc_url to this URL.
+    Programs are deployed through the BPF upgradeable loader.
     """
     settings = obj.settings.chain
     where = state_dir or settings.state_dir
     assert where is not None  # the settings place it under data_dir
+    parsed = _programs(programs)
+    authority = _upgrade_authority(settings, upgrade_authority) if parsed else None
     asyncio.run(
         _serve(
             where,
             host or settings.serve_host,
             settings.serve_port if port is None else port,
-            _programs(programs),
+            parsed,
+            authority,
             settings.slot_seconds,
             settings.state_sync,
         )
     )
+
+
+def _upgrade_authority(settings: ChainSettings, value: str | None) -> Pubkey:
+    """--upgrade-authority, or the admin key's public key (the key made if missing)."""
+    from solders.pubkey import Pubkey
+
+    from oracle.chain import ChainError
+    from oracle.chain.keyfile import load_or_create_keypair
+    from oracle.deployment import ADMIN_KEY, keys_dir
+
+    if value is not None:
+        try:
+            return Pubkey.from_string(value)
+        except ValueError:
+            raise click.BadParameter(
+                f"{value!r} is not a public key", param_hint="--upgrade-authority"
+            ) from None
+    try:
+        return load_or_create_keypair(keys_dir(settings) / ADMIN_KEY).pubkey()
+    except ChainError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 async def _serve(
@@ -83,6 +118,7 @@ async def _serve(
     host: str,
     port: int,
     programs: list[tuple[str, Path]],
+    upgrade_authority: Pubkey | None,
     slot_seconds: float,
     state_sync: str,
 ) -> None:
@@ -113,8 +149,9 @@ async def _serve(
                     f"--program: cannot read {path}: {exc.strerror}"
                 ) from exc
             if local.deployed_program(program_id) != elf:
+                assert upgrade_authority is not None
                 try:
-                    local.deploy(program_id, elf)
+                    local.deploy(program_id, elf, upgrade_authority)
                 except ChainError as exc:
                     raise click.ClickException(str(exc)) from exc
                 click.echo(f"deployed {program_id} from {path}")
@@ -148,7 +185,7 @@ def _database(settings: Settings) -> Database:
     assert url is not None  # placed under data_dir by gridmirror.config
     try:
         database = open_database(url, synchronous=settings.gateway.sqlite_synchronous)
-        database.create_all()
+        database.ensure_schema()
     except DatabaseError as exc:
         raise click.ClickException(str(exc)) from None
     except Exception as exc:  # a database that cannot be reached: one line
@@ -363,6 +400,66 @@ async def _work(
         f"chain worker stopped: {landed} transactions, {confirmed} readings confirmed, "
         f"{dead} dead, {epochs} epochs cleared, {minted} Wh minted"
     )
+
+
+@chain.command("reconcile")
+@click.pass_obj
+def reconcile_command(obj: Context) -> None:
+    """Prove the database's settlements agree with the chain, meter by meter.
+
+    First records settlements that someone else cranked (from the Meter accounts), then
+    compares per meter the database's minted Wh and settlements with the Meter account,
+    per owner's token account its balance with what was minted to it, and the totals
+    with the Config and the mint's supply. Prints one line per difference and exits 1
+    if there is any.
+    """
+    settings = obj.settings
+    database = _database(settings)
+    directory = _with_chosen_owners(_directory(settings), database)
+    try:
+        differences = asyncio.run(_reconcile(settings, database, directory))
+    finally:
+        database.dispose()
+    if differences:
+        raise SystemExit(1)
+
+
+async def _reconcile(settings: Settings, database: Database, directory: MeterDirectory) -> int:
+    from oracle.chain import ChainError, open_chain
+    from oracle.clearing import Clearer
+    from oracle.deployment import open_oracle
+    from oracle.reconcile import reconcile
+    from oracle.registry import MeterRegistry
+
+    try:
+        chain_backend = open_chain(settings.chain)
+    except ChainError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        oracle = await open_oracle(chain_backend, settings.chain)
+        registry = MeterRegistry(
+            database.write, chain_backend, oracle, directory, read_engine=database.read
+        )
+        clearer = Clearer(
+            database.write, chain_backend, oracle, registry, settings.chain,
+            read_engine=database.read,
+        )  # fmt: skip
+        added = await clearer.follow()
+        report = await reconcile(database.write, chain_backend, oracle, registry)
+    except ChainError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        await chain_backend.close()
+    if added:
+        click.echo(f"recorded {added} settlement(s) someone else cranked, from the chain")
+    for line in report.differences:
+        click.echo(line)
+    if report.agrees:
+        click.echo(
+            f"reconciled: {report.meters} meters, {report.minted_wh} Wh minted: the database, "
+            "the Meter accounts, the token accounts and the mint agree"
+        )
+    return len(report.differences)
 
 
 @chain.command("redrive")

@@ -95,11 +95,13 @@ def demo(
         sep2=settings.sep2,
         pki=pki,
         pki_settings=settings.pki,
-        # The replay delivers past epochs late: let clearing wait for it (oracle.clearing).
+        # The replay's first readings are hours old: the oracle must accept them as the
+        # meters' baselines (docs/chain-abi.md, "Threat model").
         chain=settings.chain.model_copy(
             update={
-                "clearing_catchup_s": max(
-                    settings.chain.clearing_catchup_s, replay_hours * 3600 + 3600
+                "max_baseline_age_s": min(
+                    max(settings.chain.max_baseline_age_s, int(replay_hours * 3600) + 3600),
+                    2_592_000,  # the program's limit (30 days)
                 )
             }
         ),

@@ -105,7 +105,7 @@ def gateway(
 
     try:
         asyncio.run(run())
-    except (ServerStartError, OSError) as exc:
+    except (ServerStartError, DatabaseError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("gridmirror gateway: stopped")
 
@@ -259,9 +259,13 @@ def _database(settings: Settings) -> Database:
     url = settings.gateway.database_url
     assert url is not None  # placed under data_dir by gridmirror.config
     try:
-        return open_database(url, synchronous=settings.gateway.sqlite_synchronous)
+        database = open_database(url, synchronous=settings.gateway.sqlite_synchronous)
+        database.ensure_schema()
     except DatabaseError as exc:
         raise click.ClickException(str(exc)) from None
+    except Exception as exc:  # a database that cannot be reached: one line
+        raise click.ClickException(f"database {url}: {type(exc).__name__}: {exc}") from None
+    return database
 
 
 def _settings() -> Settings:

@@ -234,8 +234,11 @@ class ChainBackend(Protocol):
         """The chain's clock: slot and unix timestamp as programs see them."""
         ...
 
-    async def deploy_program(self, program_id: Pubkey, program: bytes) -> None:
-        """Load an sBPF program at ``program_id`` (embedded chain only)."""
+    async def deploy_program(
+        self, program_id: Pubkey, program: bytes, upgrade_authority: Pubkey
+    ) -> None:
+        """Deploy an sBPF program at ``program_id`` through the BPF upgradeable loader, with
+        ``upgrade_authority`` as its upgrade authority (embedded chain only)."""
         ...
 
     async def create_lookup_table(self, authority: Keypair, payer: Keypair) -> Pubkey:

@@ -139,9 +139,11 @@ class EmbeddedBackend:
         """The Clock sysvar, brought up to now."""
         return self.chain.clock()
 
-    async def deploy_program(self, program_id: Pubkey, program: bytes) -> None:
-        """Load an sBPF program; it is kept across restarts."""
-        self.chain.deploy(program_id, program)
+    async def deploy_program(
+        self, program_id: Pubkey, program: bytes, upgrade_authority: Pubkey
+    ) -> None:
+        """Deploy an sBPF program through the upgradeable loader; kept across restarts."""
+        self.chain.deploy(program_id, program, upgrade_authority)
 
     async def create_lookup_table(self, authority: Keypair, payer: Keypair) -> Pubkey:
         """A new lookup table's address."""

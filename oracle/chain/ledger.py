@@ -203,15 +203,17 @@ class Ledger:
             )
             self._put_accounts(db, accounts)
 
-    def put_program(self, program_id: Pubkey, elf: bytes, account: Account) -> None:
-        """Keep a deployed program (its ELF and its account) for the next start."""
+    def put_program(
+        self, program_id: Pubkey, elf: bytes, accounts: Sequence[tuple[Pubkey, Account]]
+    ) -> None:
+        """Keep a deployed program (its ELF and its loader's accounts) for the next start."""
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO programs VALUES (?, ?)"
                 " ON CONFLICT (program_id) DO UPDATE SET elf = excluded.elf",
                 (bytes(program_id), elf),
             )
-            self._put_accounts(db, [(program_id, account)])
+            self._put_accounts(db, accounts)
 
     def _transaction(self) -> _Tx:
         return _Tx(self._db)

@@ -56,6 +56,9 @@ from solders.transaction_metadata import (
     TransactionMetadata,
 )
 
+from anchor import loader
+from anchor.abi import BPF_LOADER_UPGRADEABLE_ID
+from anchor.pda import program_data_address
 from oracle.chain.backend import (
     ChainClock,
     ChainError,
@@ -178,15 +181,20 @@ class LocalChain:
         self._ledger.create_genesis(genesis_hash, self._time(), [(faucet.pubkey(), account)])
 
     def _restore(self) -> None:
-        programs = set()
-        for program_id, elf in self._ledger.programs():
-            self._add_program(program_id, elf)
-            programs.add(program_id)
+        programs = dict(self._ledger.programs())
+        executables: list[tuple[Pubkey, Account]] = []
         count = 0
         for key, account in self._ledger.accounts():
-            if key not in programs:
+            if key in programs:
+                executables.append((key, account))
+            else:  # ProgramData accounts too: a Program account is loaded from its own
                 self._svm.set_account(key, account)
                 count += 1
+        for key, account in executables:
+            if account.owner == BPF_LOADER_UPGRADEABLE_ID:
+                self._set_program(key, account)
+            else:  # a state dir from before the upgradeable loader: the old loader
+                self._add_program(key, programs[key])
         log.info("chain state restored", extra={"accounts": count, "programs": len(programs)})
 
     @property
@@ -433,22 +441,64 @@ class LocalChain:
             raise ChainError(f"airdrop failed: {TxError(record.err)}")
         return record
 
-    def deploy(self, program_id: Pubkey, elf: bytes) -> None:
-        """Load (or replace) an sBPF program and keep it across restarts."""
+    def deploy(self, program_id: Pubkey, elf: bytes, upgrade_authority: Pubkey) -> None:
+        """Deploy (or upgrade) an sBPF program through the BPF upgradeable loader, with
+        ``upgrade_authority`` recorded in its ProgramData account, and keep it across
+        restarts. An upgrade keeps the authority the program has; a frozen program (one
+        without an authority) cannot be upgraded."""
         self._usable()
-        self._add_program(program_id, elf)
-        account = self._svm.get_account(program_id)
-        assert account is not None
-        self._ledger.put_program(program_id, elf, account)
-        log.info("program deployed", extra={"program_id": str(program_id), "bytes": len(elf)})
+        if not elf.startswith(b"\x7fELF"):
+            raise ChainError(f"program {program_id}: not an ELF file")
+        program_data = program_data_address(program_id)
+        existing = self._live(program_id)
+        authority: Pubkey | None = upgrade_authority
+        if existing is not None:
+            if existing.owner != BPF_LOADER_UPGRADEABLE_ID:
+                raise ChainError(
+                    f"program {program_id} was loaded by {existing.owner}, not the upgradeable"
+                    " loader: it cannot be upgraded (start from a fresh state directory)"
+                )
+            old = self._live(program_data)
+            authority = None if old is None else loader.upgrade_authority(bytes(old.data))
+            if authority is None:
+                raise ChainError(f"program {program_id} is frozen: it has no upgrade authority")
+        data = loader.program_data_state(elf, authority, self._slot if existing else 0)
+        state = loader.program_state(program_id)
+        data_account = Account(
+            self.minimum_balance(len(data)), data, BPF_LOADER_UPGRADEABLE_ID, False, 0
+        )
+        program_account = Account(
+            self.minimum_balance(len(state)), state, BPF_LOADER_UPGRADEABLE_ID, True, 0
+        )
+        self._svm.set_account(program_data, data_account)
+        self._set_program(program_id, program_account)
+        self._ledger.put_program(
+            program_id, elf, [(program_data, data_account), (program_id, program_account)]
+        )
+        log.info(
+            "program deployed",
+            extra={
+                "program_id": str(program_id),
+                "bytes": len(elf),
+                "upgrade_authority": str(authority),
+            },
+        )
 
     def deployed_program(self, program_id: Pubkey) -> bytes | None:
         """The ELF deployed at ``program_id`` through :meth:`deploy`, if any."""
         return self._ledger.program(program_id)
 
+    def _set_program(self, program_id: Pubkey, account: Account) -> None:
+        """Put an upgradeable Program account in place (its ProgramData already is):
+        LiteSVM loads the ELF from the ProgramData account, refusing a bad one."""
+        try:
+            self._svm.set_account(program_id, account)
+        except BaseException as exc:
+            if not _is_panic(exc) and not isinstance(exc, Exception):
+                raise
+            raise ChainError(f"program {program_id}: the loader refused it ({exc})") from None
+
     def _add_program(self, program_id: Pubkey, elf: bytes) -> None:
-        if not elf.startswith(b"\x7fELF"):
-            raise ChainError(f"program {program_id}: not an ELF file")
         try:
             self._svm.add_program(program_id, elf)
         except BaseException as exc:

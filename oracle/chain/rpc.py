@@ -223,7 +223,9 @@ class RpcBackend:
         slot, _start, epoch, _leader, timestamp = struct.unpack_from("<QqQQq", bytes(account.data))
         return ChainClock(slot, timestamp, epoch)
 
-    async def deploy_program(self, program_id: Pubkey, program: bytes) -> None:
+    async def deploy_program(
+        self, program_id: Pubkey, program: bytes, upgrade_authority: Pubkey
+    ) -> None:
         """Not over RPC: deploy on the embedded chain (or its server) instead."""
         raise ChainError(
             f"cannot deploy {program_id} through {self.url}: deploy on the embedded chain"

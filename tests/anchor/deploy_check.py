@@ -160,7 +160,9 @@ def main(so_path: str, keypair_path: str) -> dict[str, object]:
     def initialize(admin: Keypair) -> Instruction:
         return Instruction(
             pid,
-            disc("global:initialize") + bytes(gateway.pubkey()) + struct.pack("<qq", 900, 60),
+            disc("global:initialize")
+            + bytes(gateway.pubkey())
+            + struct.pack("<qqQq", 900, 60, 1_000_000, 900),
             [
                 AccountMeta(admin.pubkey(), True, True),
                 AccountMeta(config, False, True),

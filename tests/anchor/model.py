@@ -26,9 +26,18 @@ class MeterModel:
     settled_export_wh: int = 0
     last_cleared_epoch: int = -1
     minted_wh: int = 0
+    withheld_wh: int = 0
+    baseline_ts: int = 0
 
     def submit(
-        self, ts: int, import_wh: int, export_wh: int, now: int, skew: int, interval: int
+        self,
+        ts: int,
+        import_wh: int,
+        export_wh: int,
+        now: int,
+        skew: int,
+        interval: int,
+        max_baseline_age_s: int,
     ) -> ReadingStatus:
         """Apply one reading; its status."""
         if ts <= 0:
@@ -38,7 +47,10 @@ class MeterModel:
         if ts > now + skew:
             return ReadingStatus.FUTURE
         if self.last_ts == 0:
+            if ts < now - max_baseline_age_s:
+                return ReadingStatus.STALE_BASELINE
             self.settled_import_wh, self.settled_export_wh = import_wh, export_wh
+            self.baseline_ts = ts
         else:
             if import_wh < self.import_wh or export_wh < self.export_wh:
                 return ReadingStatus.REGISTER_DECREASED
@@ -54,6 +66,10 @@ class MeterModel:
         self.import_wh, self.export_wh, self.last_ts = import_wh, export_wh, ts
         return ReadingStatus.ACCEPTED
 
+    def rated_wh(self, since_baseline_s: int) -> int:
+        """What the meter delivers at its rating in that time after its baseline."""
+        return self.rated_power_w * max(since_baseline_s, 0) // 3600
+
     def clear(self, epoch: int, interval: int) -> tuple[SettlementStatus, int]:
         """Settle for epoch; (status, Wh minted)."""
         if self.last_ts == 0:
@@ -66,8 +82,22 @@ class MeterModel:
             imp, exp = self.snapshot_import_wh, self.snapshot_export_wh
         else:
             return SettlementStatus.PENDING, 0
-        net = (exp - self.settled_export_wh) - (imp - self.settled_import_wh)
-        minted = max(net, 0)
+        net = max((exp - self.settled_export_wh) - (imp - self.settled_import_wh), 0)
+        # the cap: the rated energy of the time this settlement covers
+        start = (
+            self.baseline_ts
+            if self.last_cleared_epoch < 0
+            else (self.last_cleared_epoch + 1) * interval
+        )
+        start = max(start, self.baseline_ts)
+        end = (epoch + 1) * interval
+        cap = (
+            0
+            if end <= start
+            else (self.rated_wh(end - self.baseline_ts) - self.rated_wh(start - self.baseline_ts))
+        )
+        minted = min(net, cap)
+        self.withheld_wh += net - minted
         self.settled_import_wh, self.settled_export_wh = imp, exp
         self.last_cleared_epoch = epoch
         self.minted_wh += minted

@@ -1,7 +1,8 @@
 """Property: for random readings and clearings the program and a Python model agree.
 
 Registers, statuses and mints match the model after every operation; every settlement
-mints exactly max(0, export delta - import delta); per meter, the tokens received equal
+mints max(0, export delta - import delta) up to the meter's mint cap and withholds the
+rest; per meter, the tokens received equal
 the sum of the positive net exports of its settlements, which equals the meter's
 minted_wh; and the energy settled never exceeds what the registers moved since the
 baseline (nothing counted twice).
@@ -21,6 +22,7 @@ from tests.anchor.model import MeterModel
 
 INTERVAL = 900
 SKEW = 60
+AGE = 600  # max_baseline_age_s
 RATED = [3_600, 36_000, 7_200]  # W: 1, 10 and 2 Wh per second
 
 
@@ -30,7 +32,7 @@ def a_reading(draw: st.DrawFn, models: list[MeterModel], now: int) -> tuple[int,
     meter = draw(st.integers(0, len(models) - 1))
     m = models[meter]
     if m.last_ts == 0:
-        ts = now + draw(st.integers(-900, SKEW + 5))
+        ts = now + draw(st.integers(-AGE - 60, SKEW + 5))
     else:
         ts = m.last_ts + draw(st.one_of(st.integers(-30, 0), st.integers(1, 1_200)))
     if draw(st.integers(0, 30)) == 0:
@@ -59,7 +61,9 @@ def test_program_matches_the_model(data: st.DataObject) -> None:
 
 
 def run(program: bytes, data: st.DataObject) -> None:
-    tb = Testbed(program, clearing_interval_s=INTERVAL, max_future_skew_s=SKEW)
+    tb = Testbed(
+        program, clearing_interval_s=INTERVAL, max_future_skew_s=SKEW, max_baseline_age_s=AGE
+    )
     owner = Keypair()
     token = tb.create_token_account(owner.pubkey())
     lfdis = [bytes([0x10 + i]) * 20 for i in range(len(RATED))]
@@ -79,7 +83,7 @@ def run(program: bytes, data: st.DataObject) -> None:
             for _ in range(data.draw(st.integers(1, 6), label="batch size")):
                 meter, ts, imp, exp = data.draw(a_reading(models, now))
                 batch.append(Reading(meter, ts, imp, exp))
-                status = models[meter].submit(ts, imp, exp, now, SKEW, INTERVAL)
+                status = models[meter].submit(ts, imp, exp, now, SKEW, INTERVAL, AGE)
                 event(f"status {status.name}")
                 expected.append(status)
             result = tb.submit(meters, batch)
@@ -123,8 +127,17 @@ def run(program: bytes, data: st.DataObject) -> None:
             m.last_cleared_epoch,
         )
         for e in events:
-            assert e.minted_wh == max(e.export_delta_wh - e.import_delta_wh, 0)
+            assert e.minted_wh + e.withheld_wh == max(e.export_delta_wh - e.import_delta_wh, 0)
         assert chain.minted_wh == m.minted_wh == sum(e.minted_wh for e in events)
+        assert chain.withheld_wh == m.withheld_wh == sum(e.withheld_wh for e in events)
+        assert chain.baseline_ts == m.baseline_ts
+        assert chain.settlements == len(events)
+        if events:  # the account alone tells what the last settlement did
+            last = events[-1]
+            assert (chain.last_import_delta_wh, chain.last_export_delta_wh, chain.last_minted_wh) \
+                == (last.import_delta_wh, last.export_delta_wh, last.minted_wh)  # fmt: skip
+        # never more than the rating allows since registration (less the baseline's age)
+        assert chain.minted_wh * 3600 <= chain.rated_power_w * (now - chain.registered_at + AGE)
         # settlements move forward only: their deltas add up to the watermarks' travel
         if events:
             assert sum(e.export_delta_wh for e in events) <= chain.export_wh

@@ -15,6 +15,9 @@ from spl.token.instructions import AuthorityType, SetAuthorityParams, set_author
 from anchor import instructions as ix
 from anchor.abi import (
     CONFIG_SIZE,
+    DEFAULT_MAX_RATED_POWER_W,
+    MAX_BASELINE_AGE_S,
+    MAX_RATED_POWER_W,
     METER_SIZE,
     PROGRAM_ID,
     SYSTEM_PROGRAM_ID,
@@ -73,7 +76,7 @@ def init_ix(tb: Testbed, **kw: object) -> Instruction:
         "mint": tb.mint,
         "gateway": tb.gateway.pubkey(),
         "clearing_interval_s": 900,
-        "max_future_skew_s": 60,
+        "limits": ix.Limits(60),
     }
     args.update(kw)
     return ix.initialize(**args)  # type: ignore[arg-type]
@@ -105,14 +108,18 @@ def test_a_frozen_program_cannot_be_initialized(program: bytes) -> None:
     assert fails_with(tb.send([init_ix(tb)], [tb.admin]), OracleError.UNAUTHORIZED)
 
 
-def test_without_an_upgrade_authority_to_ask_the_first_caller_initializes(program: bytes) -> None:
-    # LiteSVM's add_program uses the old, non-upgradeable loader: no authority exists
+def test_a_program_without_an_upgrade_authority_to_ask_cannot_be_initialized(
+    program: bytes,
+) -> None:
+    # LiteSVM's add_program uses the old, non-upgradeable loader: no authority exists, so
+    # nobody (not even the key that loaded it) may become admin
     tb = Testbed(program, initialize=False, upgradeable=False)
     anyone = Keypair()
     tb.svm.airdrop(anyone.pubkey(), 10**10)
-    result = tb.send([init_ix(tb, admin=anyone.pubkey(), program_data=PROGRAM_ID)], [anyone])
-    assert result.ok, result.logs
-    assert tb.config_account().admin == anyone.pubkey()
+    for admin in (anyone, tb.admin):
+        result = tb.send([init_ix(tb, admin=admin.pubkey(), program_data=PROGRAM_ID)], [admin])
+        assert fails_with(result, OracleError.UNAUTHORIZED)
+    assert tb.account_data(tb.config) == b""
 
 
 def test_initialize_twice_fails(tb: Testbed) -> None:
@@ -120,13 +127,24 @@ def test_initialize_twice_fails(tb: Testbed) -> None:
 
 
 @pytest.mark.parametrize(
-    ("interval", "skew"), [(0, 60), (-900, 60), (86_401, 60), (900, -1), (900, 86_401)]
+    ("interval", "limits"),
+    [
+        (0, ix.Limits()),
+        (-900, ix.Limits()),
+        (86_401, ix.Limits()),
+        (900, ix.Limits(max_future_skew_s=-1)),
+        (900, ix.Limits(max_future_skew_s=86_401)),
+        (900, ix.Limits(max_rated_power_w=0)),
+        (900, ix.Limits(max_rated_power_w=MAX_RATED_POWER_W + 1)),
+        (900, ix.Limits(max_baseline_age_s=-1)),
+        (900, ix.Limits(max_baseline_age_s=MAX_BASELINE_AGE_S + 1)),
+    ],
 )
-def test_initialize_refuses_limits_out_of_range(program: bytes, interval: int, skew: int) -> None:
+def test_initialize_refuses_limits_out_of_range(
+    program: bytes, interval: int, limits: ix.Limits
+) -> None:
     tb = uninitialized(program)
-    result = tb.send(
-        [init_ix(tb, clearing_interval_s=interval, max_future_skew_s=skew)], [tb.admin]
-    )
+    result = tb.send([init_ix(tb, clearing_interval_s=interval, limits=limits)], [tb.admin])
     assert fails_with(result, OracleError.INVALID_LIMITS)
 
 
@@ -253,6 +271,30 @@ def test_the_admin_may_register_too(tb: Testbed) -> None:
     assert result.ok and tb.meter_account(id_).rated_power_w == 1
 
 
+def test_the_gateway_rates_a_meter_at_most_at_the_admins_limit(tb: Testbed) -> None:
+    # the rating bounds all a meter can mint: a gateway key must not pick it at will
+    limit = tb.config_account().max_rated_power_w
+    assert limit == DEFAULT_MAX_RATED_POWER_W
+    at, above = lfdi(), lfdi()
+    tb.register_meter(at, Pubkey.default(), limit)
+    over = ix.register_meter(tb.gateway.pubkey(), tb.payer.pubkey(), above, Pubkey.default(),
+                             limit + 1)  # fmt: skip
+    assert fails_with(tb.send([over], [tb.payer, tb.gateway]), OracleError.RATED_POWER_ABOVE_LIMIT)
+    assert tb.account_data(meter_address(above)[0]) == b""
+    # the admin may rate a meter above the limit (it sets the limit anyway)
+    big = ix.register_meter(tb.admin.pubkey(), tb.admin.pubkey(), above, Pubkey.default(),
+                            10 * limit)  # fmt: skip
+    assert tb.send([big], [tb.admin]).ok
+    assert tb.meter_account(above).rated_power_w == 10 * limit
+    # and lowering the limit binds the gateway's next registration
+    lower = ix.Limits(60, 1_000, 900)
+    assert tb.send([ix.update_limits(tb.admin.pubkey(), lower)], [tb.admin]).ok
+    third = ix.register_meter(tb.gateway.pubkey(), tb.payer.pubkey(), lfdi(), Pubkey.default(),
+                              1_001)  # fmt: skip
+    assert fails_with(tb.send([third], [tb.payer, tb.gateway]),
+                      OracleError.RATED_POWER_ABOVE_LIMIT)  # fmt: skip
+
+
 def test_a_stranger_cannot_register(tb: Testbed) -> None:
     stranger = Keypair()
     tb.svm.airdrop(stranger.pubkey(), 10**9)
@@ -345,12 +387,21 @@ def test_set_admin_needs_both_signatures(tb: Testbed) -> None:
 
 
 def test_update_limits(tb: Testbed) -> None:
-    assert tb.send([ix.update_limits(tb.admin.pubkey(), 300)], [tb.admin]).ok
-    assert tb.config_account().max_future_skew_s == 300
-    for bad in (-1, 86_401):
+    good = ix.Limits(300, 250_000, 3_600)
+    assert tb.send([ix.update_limits(tb.admin.pubkey(), good)], [tb.admin]).ok
+    c = tb.config_account()
+    assert (c.max_future_skew_s, c.max_rated_power_w, c.max_baseline_age_s) == (300, 250_000, 3_600)
+    for bad in (
+        ix.Limits(-1),
+        ix.Limits(86_401),
+        ix.Limits(60, 0),
+        ix.Limits(60, MAX_RATED_POWER_W + 1),
+        ix.Limits(60, 1, -1),
+        ix.Limits(60, 1, MAX_BASELINE_AGE_S + 1),
+    ):
         result = tb.send([ix.update_limits(tb.admin.pubkey(), bad)], [tb.admin])
         assert fails_with(result, OracleError.INVALID_LIMITS)
-    assert tb.config_account().max_future_skew_s == 300
+    assert tb.config_account() == c
 
 
 @pytest.mark.parametrize("who", ["gateway", "stranger"])
@@ -361,7 +412,7 @@ def test_only_the_admin_steers(tb: Testbed, who: str) -> None:
     for instruction in (
         ix.set_active(signer.pubkey(), False),
         ix.set_gateway(signer.pubkey(), signer.pubkey()),
-        ix.update_limits(signer.pubkey(), 5),
+        ix.update_limits(signer.pubkey(), ix.Limits(5, MAX_RATED_POWER_W, MAX_BASELINE_AGE_S)),
         ix.set_admin(signer.pubkey(), signer.pubkey()),
     ):
         assert fails_with(tb.send([instruction], [signer]), OracleError.UNAUTHORIZED)

@@ -73,7 +73,7 @@ def test_net_export_is_minted_to_the_owner(tb: Testbed) -> None:
     assert tb.token_balance(s.token) == 600
     assert tb.mint_supply() == 600
     assert settled(result) == [
-        MeterSettled(E0, s.lfdi, s.owner.pubkey(), 10_400, 21_000, 400, 1_000, 600)
+        MeterSettled(E0, s.lfdi, s.owner.pubkey(), 10_400, 21_000, 400, 1_000, 600, 0)
     ]
     assert cleared(result) == EpochCleared(E0, 1, 0, 600, (St.SETTLED,))
     m = tb.meter_account(s.lfdi)

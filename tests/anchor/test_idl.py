@@ -132,7 +132,7 @@ def test_anchorpy_drives_every_instruction(program: bytes, anchorpy_program: Pro
         "program_data": tb.program_data,
     }
     built = p.instruction["initialize"](
-        tb.gateway.pubkey(), 900, 60, ctx=Context(accounts=accounts)
+        tb.gateway.pubkey(), 900, 60, 1_000_000, 900, ctx=Context(accounts=accounts)
     )
     assert same_instruction(built, ix.initialize(tb.admin.pubkey(), tb.mint, tb.gateway.pubkey()))
     assert tb.send([built], [tb.admin]).ok
@@ -216,7 +216,13 @@ def test_anchorpy_drives_every_instruction(program: bytes, anchorpy_program: Pro
             ix.set_gateway(tb.admin.pubkey(), new_gateway),
             [tb.admin],
         ),
-        ("update_limits", (120,), {}, ix.update_limits(tb.admin.pubkey(), 120), [tb.admin]),
+        (
+            "update_limits",
+            (120, 250_000, 3_600),
+            {},
+            ix.update_limits(tb.admin.pubkey(), ix.Limits(120, 250_000, 3_600)),
+            [tb.admin],
+        ),
         (
             "set_admin",
             (),

@@ -15,6 +15,7 @@ from anchor.abi import PROGRAM_ID, OracleError, ReadingStatus, instruction_discr
 from anchor.events import ReadingRejected, ReadingsSubmitted
 from anchor.instructions import Reading
 from anchor.merkle import EMPTY_ROOT, leaf_hash, merkle_root
+from anchor.pda import meter_address
 from anchor.testbed import GENESIS_TS, Testbed
 from tests.anchor.test_admin import fails_with, replace_account
 
@@ -149,7 +150,7 @@ def test_crossing_an_epoch_end_keeps_a_snapshot(tb: Testbed) -> None:
     lfdis, meters = fleet(tb, 1, rated_power_w=100_000)
     end0 = GENESIS_TS + 900  # the end of the testbed's first epoch
     e0 = (end0 - 1) // 900
-    tb.set_time(end0 + 1_000)
+    tb.set_time(end0 - 100)
     steps = [
         (end0 - 100, 10, 0),
         (end0, 20, 5),  # exactly at the end: still closes epoch e0
@@ -159,6 +160,7 @@ def test_crossing_an_epoch_end_keeps_a_snapshot(tb: Testbed) -> None:
     ]
     snapshots = []
     for ts, imp, exp in steps:
+        tb.set_time(max(tb.now, ts))
         assert batch_event(tb.submit(meters, [Reading(0, ts, imp, exp)])).accepted == 1
         m = tb.meter_account(lfdis[0])
         snapshots.append((m.snapshot_epoch, m.snapshot_import_wh, m.snapshot_export_wh))
@@ -172,9 +174,15 @@ def test_crossing_an_epoch_end_keeps_a_snapshot(tb: Testbed) -> None:
 
 
 def test_rated_power_limit_saturates_instead_of_overflowing(tb: Testbed) -> None:
-    lfdis, meters = fleet(tb, 1, rated_power_w=2**63)
+    # only the admin may rate a meter this high
+    lfdi = bytes([1]) * 20
+    register = ix.register_meter(tb.admin.pubkey(), tb.admin.pubkey(), lfdi, Keypair().pubkey(),
+                                 2**63)  # fmt: skip
+    assert tb.send([register], [tb.admin]).ok
+    lfdis, meters = [lfdi], [meter_address(lfdi)[0]]
+    tb.set_time(T0)
+    assert tb.submit(meters, [Reading(0, T0, 0, 0)]).ok
     tb.set_time(T0 + 10**6)
-    assert tb.submit(meters, [Reading(0, 1, 0, 0)]).ok
     big = tb.submit(meters, [Reading(0, T0 + 10**6, 2**63, 2**63 - 1)])
     assert batch_event(big).statuses == (S.ACCEPTED,)
     assert tb.meter_account(lfdis[0]).import_wh == 2**63

@@ -53,7 +53,7 @@ steps = st.lists(
 @pytest.fixture
 def database(database_url: str) -> Iterator[Database]:
     db = open_database(database_url, synchronous="normal")
-    db.create_all()
+    db.ensure_schema()
     yield db
     db.dispose()
 

@@ -49,7 +49,7 @@ def data(tmp_path: Path, pki: Pki) -> Path:
 def db_rows(data: Path, sql: str) -> list[tuple[object, ...]]:
     db = open_database(f"sqlite:///{data / 'gridmirror.db'}")
     try:
-        db.create_all()
+        db.ensure_schema()
         with db.read_session() as session:
             return [tuple(r) for r in session.execute(text(sql))]
     finally:

@@ -146,7 +146,7 @@ def test_the_storage_collector_reads_at_most_once_per_ttl(tmp_path: Path) -> Non
     from gateway.db import open_database
 
     database = open_database(f"sqlite:///{tmp_path}/m.db")
-    database.create_all()
+    database.ensure_schema()
     clock = FakeClock()
     collector = StorageCollector(database.read, ttl=5.0, clock=clock)
     for _ in range(3):

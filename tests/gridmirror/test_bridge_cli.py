@@ -29,7 +29,7 @@ def run(data: Path, *args: str) -> Result:
 
 def post(data: Path, lfdi: str, start: int, steps: int) -> None:
     db = open_database(f"sqlite:///{data / 'gridmirror.db'}")
-    db.create_all()
+    db.ensure_schema()
     with db.write_session() as session:
         for i in range(steps):
             enqueue(
@@ -118,7 +118,7 @@ def test_init_registers_the_owner_chosen_through_the_api(tmp_path: Path) -> None
     data = tmp_path / "data"
     assert run(data, "gateway", "register-device", "--lfdi", METER).exit_code == 0
     db = open_database(f"sqlite:///{data / 'gridmirror.db'}")
-    db.create_all()
+    db.ensure_schema()
     with db.write_session() as session:  # what PUT /api/v1/meters/{id}/owner stores
         owners.choose(session, METER, OWNER, time.time())
     db.dispose()

@@ -40,7 +40,7 @@ def data(tmp_path: Path) -> Path:
     result = CliRunner().invoke(cli, ["--data-dir", str(data), "chain", "init"])
     assert result.exit_code == 0, result.output
     database = open_database(f"sqlite:///{data / 'gridmirror.db'}")
-    database.create_all()
+    database.ensure_schema()
     Fleet(METERS).post(database.write, int(time.time()) - STEPS * 15 - 60, STEPS)
     database.dispose()
     return data

@@ -145,7 +145,7 @@ async def test_the_gateway_serves_while_the_oracle_is_not_set_up(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     database = open_database(f"sqlite:///{tmp_path / 'g.db'}")
-    database.create_all()
+    database.ensure_schema()
     settings = bridge_settings(tmp_path, backoff_base_s=0.01, backoff_cap_s=0.02)
     lifespan = bridge_lifespan(settings, None, lambda app: (database.write, database.read))
     with caplog.at_level("DEBUG", logger="oracle.bridge"):

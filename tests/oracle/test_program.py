@@ -11,7 +11,7 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from anchor import instructions as ix
-from anchor.abi import account_discriminator
+from anchor.abi import CONFIG_SIZE, METER_SIZE, account_discriminator
 from anchor.accounts import ConfigAccount, MeterAccount
 from anchor.events import events_from_logs
 from anchor.testbed import GENESIS_TS, Testbed
@@ -31,10 +31,12 @@ def test_instructions_are_the_abi_helpers_bytes() -> None:
     readings = [ix.Reading(i % 3, 1_700_000_000 + i, 10 * i, 2**63 + i) for i in range(40)]
     pairs = [(Pubkey.new_unique(), Pubkey.new_unique()) for _ in range(5)]
     program_data = Pubkey.new_unique()
+    limits = ix.Limits(60, 123_456, 7_200)
     assert same(
-        PROGRAM.initialize(admin, mint, gateway, 900, 60, program_data),
-        ix.initialize(admin, mint, gateway, 900, 60, program_data=program_data),
+        PROGRAM.initialize(admin, mint, gateway, 900, limits, program_data),
+        ix.initialize(admin, mint, gateway, 900, limits, program_data=program_data),
     )
+    assert same(PROGRAM.update_limits(admin, limits), ix.update_limits(admin, limits))
     assert same(
         PROGRAM.register_meter(gateway, payer, lfdi, admin, 5_000),
         ix.register_meter(gateway, payer, lfdi, admin, 5_000),
@@ -64,12 +66,15 @@ def test_the_idl_is_enforced() -> None:
             {"admin": Pubkey.new_unique(), "config": PROGRAM.config, "extra": PROGRAM.config},
         )
     with pytest.raises(ProgramError, match="not a Meter"):
-        PROGRAM.decode_meter(account_discriminator("Config") + bytes(168))
+        PROGRAM.decode_meter(account_discriminator("Config") + bytes(CONFIG_SIZE - 8))
     assert error_name(6011) == "OracleInactive" and error_name(42) is None
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.binary(min_size=176, max_size=176), st.binary(min_size=184, max_size=184))
+@given(
+    st.binary(min_size=CONFIG_SIZE, max_size=CONFIG_SIZE),
+    st.binary(min_size=METER_SIZE, max_size=METER_SIZE),
+)
 def test_accounts_decode_like_the_abi_helpers(config: bytes, meter: bytes) -> None:
     config = account_discriminator("Config") + config[8:]
     config = config[:160] + bytes([config[160] & 1]) + config[161:]  # a bool is 0 or 1

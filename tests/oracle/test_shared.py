@@ -132,7 +132,7 @@ def test_two_workers_one_postgres_chain_restarted_under_them(
         init = CliRunner().invoke(cli, ["--data-dir", str(data), "chain", "init"])
         assert init.exit_code == 0, init.output
         database = open_database(pg_url)
-        database.create_all()
+        database.ensure_schema()
         engine = database.write
         Fleet(METERS).post(engine, int(time.time()) - STEPS * 15 - 60, STEPS)
         for name in ("wA", "wB"):

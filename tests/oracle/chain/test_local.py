@@ -10,6 +10,9 @@ from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
+from anchor.abi import BPF_LOADER_UPGRADEABLE_ID
+from anchor.loader import program_elf, program_state, upgrade_authority
+from anchor.pda import program_data_address
 from oracle.chain.backend import ChainError, StateDirLocked, TransactionRejected
 from oracle.chain.ledger import Ledger
 from oracle.chain.local import MAX_PROCESSING_AGE, STATE_FILE, LocalChain
@@ -127,8 +130,8 @@ def test_everything_survives_a_restart(tmp_path: Path, clock: ManualTime, memo_e
     state = tmp_path / "chain"
     chain = LocalChain(state, time_source=clock)
     payer, to = funded(chain), Keypair().pubkey()
-    program = Keypair().pubkey()
-    chain.deploy(program, memo_elf)
+    program, authority = Keypair().pubkey(), Keypair().pubkey()
+    chain.deploy(program, memo_elf, authority)
     blockhash, _ = chain.latest_blockhash()
     sent_tx = transfer_tx(payer, to, 3_000_000, blockhash)
     sent = chain.execute(sent_tx)
@@ -148,6 +151,11 @@ def test_everything_survives_a_restart(tmp_path: Path, clock: ManualTime, memo_e
     memo = chain.execute(signed(payer, [ix], blockhash))
     assert memo.err is None
     assert any('"after restart"' in line for line in memo.logs)
+    # still under the upgradeable loader, with its upgrade authority
+    account = chain.account(program)
+    assert account is not None and account.owner == BPF_LOADER_UPGRADEABLE_ID
+    data = chain.account(program_data_address(program))
+    assert data is not None and upgrade_authority(bytes(data.data)) == authority
     # resending a transaction from before the restart does not execute it again
     assert chain.execute(sent_tx) == sent
     assert chain.balance(to) == 3_000_000
@@ -203,10 +211,29 @@ def test_a_failed_write_stores_nothing_and_stops_the_chain(
 
 
 def test_a_program_the_loader_refuses(chain: LocalChain) -> None:
+    authority = Keypair().pubkey()
     with pytest.raises(ChainError, match="not an ELF"):
-        chain.deploy(Keypair().pubkey(), b"garbage")
+        chain.deploy(Keypair().pubkey(), b"garbage", authority)
     with pytest.raises(ChainError, match="refused"):
-        chain.deploy(Keypair().pubkey(), b"\x7fELF" + bytes(60))
+        chain.deploy(Keypair().pubkey(), b"\x7fELF" + bytes(60), authority)
+
+
+def test_programs_deploy_through_the_upgradeable_loader(chain: LocalChain, memo_elf: bytes) -> None:
+    program, authority = Keypair().pubkey(), Keypair().pubkey()
+    chain.deploy(program, memo_elf, authority)
+    account = chain.account(program)
+    assert account is not None and account.executable
+    assert account.owner == BPF_LOADER_UPGRADEABLE_ID
+    assert bytes(account.data) == program_state(program)
+    data = chain.account(program_data_address(program))
+    assert data is not None and data.owner == BPF_LOADER_UPGRADEABLE_ID
+    assert upgrade_authority(bytes(data.data)) == authority
+    assert program_elf(bytes(data.data)) == memo_elf
+    # an upgrade keeps the authority the program has
+    chain.deploy(program, memo_elf + bytes(8), Keypair().pubkey())
+    data = chain.account(program_data_address(program))
+    assert data is not None and upgrade_authority(bytes(data.data)) == authority
+    assert program_elf(bytes(data.data)) == memo_elf + bytes(8)
 
 
 def test_state_file_of_another_format(tmp_path: Path) -> None:

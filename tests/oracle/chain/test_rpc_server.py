@@ -436,5 +436,5 @@ async def test_rpc_backend_refuses_to_deploy(served: Served) -> None:
 
     chain = backend(served.url)
     with pytest.raises(ChainError, match="cannot deploy"):
-        await chain.deploy_program(Keypair().pubkey(), b"\x7fELF")
+        await chain.deploy_program(Keypair().pubkey(), b"\x7fELF", Keypair().pubkey())
     await chain.close()

@@ -13,11 +13,6 @@ const Pubkey BPF_LOADER_UPGRADEABLE_ID = {{0x02, 0xa8, 0xf6, 0x91, 0x4e, 0x88, 0
                                            0x3e, 0xf7, 0x63, 0xae, 0x2b, 0x00, 0xc2, 0xb9, 0x3d, 0x16, 0xc1,
                                            0x24, 0xd2, 0xc0, 0x53, 0x7a, 0x10, 0x04, 0x80, 0x00, 0x00}};
 
-/* BPFLoader2111111111111111111111111111111111 */
-const Pubkey BPF_LOADER_2_ID = {{0x02, 0xa8, 0xf6, 0x91, 0x4e, 0x88, 0xa1, 0x6e, 0x39, 0x5a, 0xe1,
-                                 0x28, 0x94, 0x8f, 0xfa, 0x69, 0x56, 0x93, 0x37, 0x68, 0x18, 0xdd,
-                                 0x47, 0x43, 0x52, 0x21, 0xf3, 0xc6, 0x00, 0x00, 0x00, 0x00}};
-
 uint64_t require_signer(const AccountInfo *a) {
     return a->is_signer ? 0 : ERR_MISSING_SIGNATURE;
 }
@@ -57,6 +52,16 @@ bool read_u64(const Context *ctx, uint64_t *at, uint64_t *value) {
     *value = load_u64(ctx->data + *at);
     *at += 8;
     return true;
+}
+
+uint64_t rated_energy_wh(uint64_t rated_power_w, uint64_t seconds) {
+    /* (UINT64_MAX - 3599), as in energy_limit_wh: clang turns the exact bound into an
+     * overflow intrinsic the BPF backend cannot lower. Saturating a little early only
+     * lifts the cap for ratings no limit allows. */
+    if (seconds != 0 && rated_power_w > (UINT64_MAX - 3599) / seconds) {
+        return UINT64_MAX;
+    }
+    return rated_power_w * seconds / 3600;
 }
 
 /* 64 x 64 -> 128-bit product (clang's BPF backend has no 128-bit integers). */

@@ -7,9 +7,30 @@
 static const uint8_t SEED_CONFIG[] = "config";
 static const uint8_t SEED_MINT_AUTHORITY[] = "mint_authority";
 
-static bool valid_limits(int64_t clearing_interval_s, int64_t max_future_skew_s) {
+typedef struct {
+    int64_t max_future_skew_s;
+    uint64_t max_rated_power_w;
+    int64_t max_baseline_age_s;
+} Limits;
+
+static bool valid_limits(int64_t clearing_interval_s, const Limits *l) {
     return clearing_interval_s >= 1 && clearing_interval_s <= MAX_CLEARING_INTERVAL_S &&
-           max_future_skew_s >= 0 && max_future_skew_s <= MAX_FUTURE_SKEW_S;
+           l->max_future_skew_s >= 0 && l->max_future_skew_s <= MAX_FUTURE_SKEW_S &&
+           l->max_rated_power_w >= 1 && l->max_rated_power_w <= MAX_RATED_POWER_W &&
+           l->max_baseline_age_s >= 0 && l->max_baseline_age_s <= MAX_BASELINE_AGE_S;
+}
+
+/* The three admin-set limits, little-endian at data[at..at + 24]. */
+static void read_limits(const Context *ctx, uint64_t at, Limits *l) {
+    l->max_future_skew_s = (int64_t)load_u64(ctx->data + at);
+    l->max_rated_power_w = load_u64(ctx->data + at + 8);
+    l->max_baseline_age_s = (int64_t)load_u64(ctx->data + at + 16);
+}
+
+static void store_limits(Config *c, const Limits *l) {
+    c->max_future_skew_s = l->max_future_skew_s;
+    c->max_rated_power_w = l->max_rated_power_w;
+    c->max_baseline_age_s = l->max_baseline_age_s;
 }
 
 /*
@@ -39,17 +60,15 @@ static uint64_t check_mint(const AccountInfo *mint, const Pubkey *mint_authority
 
 /*
  * Only the program's upgrade authority may initialize it: otherwise anyone watching the
- * chain could initialize a freshly deployed oracle first, with their own admin. A program
- * deployed by the old non-upgradeable loader (test harnesses such as LiteSVM's
- * add_program) has no authority to ask; then the first caller initializes.
+ * chain could initialize a freshly deployed oracle first, with their own admin. The
+ * authority is read from the ProgramData account of the upgradeable loader; a program
+ * under any other loader (or whose authority was dropped) has none, and cannot be
+ * initialized at all.
  */
 static uint64_t check_deployer(const Context *ctx, const AccountInfo *admin,
                                const AccountInfo *program, const AccountInfo *program_data) {
     if (!pubkey_eq(program->key, ctx->program_id)) {
         return ERR_WRONG_ADDRESS;
-    }
-    if (pubkey_eq(program->owner, &BPF_LOADER_2_ID)) {
-        return 0;
     }
     if (!pubkey_eq(program->owner, &BPF_LOADER_UPGRADEABLE_ID)) {
         return ERR_UNAUTHORIZED; /* a loader whose authority we cannot read */
@@ -75,7 +94,8 @@ static uint64_t check_deployer(const Context *ctx, const AccountInfo *admin,
 }
 
 /*
- * initialize(gateway: Pubkey, clearing_interval_s: i64, max_future_skew_s: i64)
+ * initialize(gateway: Pubkey, clearing_interval_s: i64, max_future_skew_s: i64,
+ *            max_rated_power_w: u64, max_baseline_age_s: i64)
  * accounts: admin (signer, writable: pays; the program's upgrade authority), config
  * (writable), mint, mint_authority, system_program, program (this program's account),
  * program_data (its ProgramData account)
@@ -84,7 +104,7 @@ uint64_t initialize(Context *ctx) {
     if (ctx->account_count < 7) {
         return ERR_NOT_ENOUGH_ACCOUNTS;
     }
-    if (ctx->data_len != 8 + 32 + 8 + 8) {
+    if (ctx->data_len != 8 + 32 + 8 + 24) {
         return ERR_INVALID_INSTRUCTION_DATA;
     }
     AccountInfo *admin = &ctx->accounts[0];
@@ -94,7 +114,8 @@ uint64_t initialize(Context *ctx) {
     AccountInfo *system_program = &ctx->accounts[4];
     const Pubkey *gateway = (const Pubkey *)(ctx->data + 8);
     int64_t interval = (int64_t)load_u64(ctx->data + 40);
-    int64_t skew = (int64_t)load_u64(ctx->data + 48);
+    Limits limits;
+    read_limits(ctx, 48, &limits);
 
     uint64_t err = require_signer(admin);
     if (!err) err = require_writable(admin);
@@ -106,7 +127,7 @@ uint64_t initialize(Context *ctx) {
     if (err) {
         return err;
     }
-    if (!valid_limits(interval, skew)) {
+    if (!valid_limits(interval, &limits)) {
         return ERR_INVALID_LIMITS;
     }
 
@@ -141,7 +162,7 @@ uint64_t initialize(Context *ctx) {
     pubkey_copy(&c->gateway, gateway);
     pubkey_copy(&c->mint, mint->key);
     c->clearing_interval_s = interval;
-    c->max_future_skew_s = skew;
+    store_limits(c, &limits);
     c->active = 1;
     c->bump = config_bump;
     c->mint_authority_bump = mint_authority_bump;
@@ -215,20 +236,22 @@ uint64_t set_admin(Context *ctx) {
 }
 
 /*
- * update_limits(max_future_skew_s: i64); accounts: admin (signer), config (writable).
+ * update_limits(max_future_skew_s: i64, max_rated_power_w: u64, max_baseline_age_s: i64);
+ * accounts: admin (signer), config (writable).
  * The clearing interval is fixed at initialize: epochs are numbered by it, so changing
  * it would renumber every settled epoch.
  */
 uint64_t update_limits(Context *ctx) {
     Config *c;
-    uint64_t err = load_as_admin(ctx, 8 + 8, &c);
+    uint64_t err = load_as_admin(ctx, 8 + 24, &c);
     if (err) {
         return err;
     }
-    int64_t skew = (int64_t)load_u64(ctx->data + 8);
-    if (!valid_limits(c->clearing_interval_s, skew)) {
+    Limits limits;
+    read_limits(ctx, 8, &limits);
+    if (!valid_limits(c->clearing_interval_s, &limits)) {
         return ERR_INVALID_LIMITS;
     }
-    c->max_future_skew_s = skew;
+    store_limits(c, &limits);
     return 0;
 }

@@ -6,7 +6,9 @@
  * last reading closes an epoch <= e, else its snapshot when that snapshot's epoch <= e;
  * otherwise the meter has no registers for e yet and is left for a later clearing.
  * Energy reported late is attributed to the epoch it reaches the chain in; totals are
- * exact whatever the order, because settlement only ever moves watermarks forward.
+ * exact whatever the order, because settlement only ever moves watermarks forward. What
+ * is minted is capped by the meter's rated energy over the settled time (mint_cap_wh),
+ * so not even the gateway's key can mint more than the rating allows.
  * Anyone may crank it (docs/chain-abi.md).
  */
 #include "oracle.h"
@@ -58,10 +60,10 @@ static uint64_t check_token_account(const AccountInfo *a, const Config *c, const
 }
 
 /* MeterSettled { epoch, lfdi, owner, import_wh, export_wh, import_delta_wh,
- *                export_delta_wh, minted_wh } */
+ *                export_delta_wh, minted_wh, withheld_wh } */
 static void emit_settled(uint64_t epoch, const Meter *m, uint64_t import_wh, uint64_t export_wh,
                          const uint64_t *deltas_and_minted) {
-    uint8_t event[8 + 8 + LFDI_SIZE + 32 + 5 * 8];
+    uint8_t event[8 + 8 + LFDI_SIZE + 32 + 6 * 8];
     Writer w = {event, event};
     put_u64(&w, EVENT_METER_SETTLED);
     put_u64(&w, epoch);
@@ -72,7 +74,33 @@ static void emit_settled(uint64_t epoch, const Meter *m, uint64_t import_wh, uin
     put_u64(&w, deltas_and_minted[0]);
     put_u64(&w, deltas_and_minted[1]);
     put_u64(&w, deltas_and_minted[2]);
+    put_u64(&w, deltas_and_minted[3]);
     emit(&w);
+}
+
+/*
+ * The most a settlement of `epoch` may mint: the meter's rated energy over the time this
+ * settlement covers, from the end of the last settled epoch (or the baseline) to the end
+ * of `epoch`. Counted from the baseline and differenced, so no fraction of a Wh is lost
+ * between settlements: all settlements together mint at most
+ * floor(rated_power_w * (end of the last settled epoch - baseline_ts) / 3600).
+ */
+static uint64_t mint_cap_wh(const Meter *m, int64_t epoch, uint64_t interval) {
+    int64_t end = (epoch + 1) * (int64_t)interval;
+    int64_t from = m->last_cleared_epoch == NO_EPOCH
+                       ? m->baseline_ts
+                       : (m->last_cleared_epoch + 1) * (int64_t)interval;
+    if (from < m->baseline_ts) {
+        from = m->baseline_ts;
+    }
+    if (end <= from) {
+        return 0;
+    }
+    uint64_t upto = rated_energy_wh(m->rated_power_w, (uint64_t)(end - m->baseline_ts));
+    if (upto == UINT64_MAX) {
+        return UINT64_MAX;
+    }
+    return upto - rated_energy_wh(m->rated_power_w, (uint64_t)(from - m->baseline_ts));
 }
 
 /* Settle one meter for `epoch`; *status says what happened, *minted how many Wh. */
@@ -103,10 +131,13 @@ static uint64_t settle(const Clearing *clearing, Meter *m, AccountInfo *destinat
     if (import_wh < m->settled_import_wh || export_wh < m->settled_export_wh) {
         return ERR_SETTLEMENT_INVARIANT; /* watermarks only ever move forward */
     }
-    uint64_t d[3];
+    uint64_t d[4]; /* import delta, export delta, minted, withheld */
     d[0] = import_wh - m->settled_import_wh;
     d[1] = export_wh - m->settled_export_wh;
-    d[2] = d[1] > d[0] ? d[1] - d[0] : 0;
+    uint64_t net = d[1] > d[0] ? d[1] - d[0] : 0;
+    uint64_t cap = mint_cap_wh(m, epoch, clearing->interval);
+    d[2] = net < cap ? net : cap;
+    d[3] = net - d[2];
     if (d[2] > 0) {
         uint64_t err = mint_to(&clearing->minter, destination, d[2]);
         if (err) {
@@ -117,6 +148,11 @@ static uint64_t settle(const Clearing *clearing, Meter *m, AccountInfo *destinat
     m->settled_export_wh = export_wh;
     m->last_cleared_epoch = epoch;
     m->minted_wh += d[2];
+    m->withheld_wh += d[3];
+    m->settlements += 1;
+    m->last_import_delta_wh = d[0];
+    m->last_export_delta_wh = d[1];
+    m->last_minted_wh = d[2];
     *status = SETTLEMENT_SETTLED;
     *minted = d[2];
     emit_settled((uint64_t)epoch, m, import_wh, export_wh, d);

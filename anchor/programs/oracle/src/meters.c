@@ -1,4 +1,8 @@
-/* register_meter: a Meter account per LFDI, created at its PDA by the admin or gateway. */
+/*
+ * register_meter: a Meter account per LFDI, created at its PDA by the admin or gateway.
+ * The rating bounds everything the meter can ever mint, so the gateway may only register
+ * meters up to the admin's Config.max_rated_power_w; the admin may rate a meter above it.
+ */
 #include "oracle.h"
 
 static const uint8_t SEED_METER[] = "meter";
@@ -39,6 +43,9 @@ uint64_t register_meter(Context *ctx) {
     }
     if (rated_power_w == 0) {
         return ERR_INVALID_RATED_POWER;
+    }
+    if (!pubkey_eq(authority->key, &c->admin) && rated_power_w > c->max_rated_power_w) {
+        return ERR_RATED_POWER_ABOVE_LIMIT;
     }
 
     Pubkey expected;

@@ -60,6 +60,7 @@ enum {
     ERR_EPOCH_NOT_ENDED = 6021,
     ERR_ARITHMETIC_OVERFLOW = 6022,
     ERR_SETTLEMENT_INVARIANT = 6023,
+    ERR_RATED_POWER_ABOVE_LIMIT = 6024,
 };
 
 /* ----------------------------------------------------------------- status codes */
@@ -71,6 +72,7 @@ enum {
     READING_REGISTER_DECREASED = 3,
     READING_EXCEEDS_RATED_POWER = 4,
     READING_BAD_TIMESTAMP = 5,
+    READING_STALE_BASELINE = 6,
 };
 
 /* One byte per meter in EpochCleared.statuses. */
@@ -88,6 +90,8 @@ enum {
 #define LFDI_SIZE 20
 #define MAX_CLEARING_INTERVAL_S 86400
 #define MAX_FUTURE_SKEW_S 86400
+#define MAX_BASELINE_AGE_S 2592000      /* 30 days */
+#define MAX_RATED_POWER_W 10000000000ULL /* 10 GW: keeps P * t within 64 bits for years */
 #define NO_EPOCH (-1)
 
 /* ----------------------------------------------------------------- accounts */
@@ -108,6 +112,8 @@ typedef struct {
     uint8_t bump;
     uint8_t mint_authority_bump;
     uint8_t reserved[5];
+    uint64_t max_rated_power_w; /* the most the gateway may register a meter for */
+    int64_t max_baseline_age_s; /* how far behind the clock a first reading may be */
 } Config;
 
 typedef struct {
@@ -131,13 +137,25 @@ typedef struct {
     uint64_t readings_duplicate;
     uint64_t readings_rejected;
     int64_t registered_at;
+    int64_t baseline_ts; /* 0: none yet; else the first reading's time: the mint window opens */
+    uint64_t baseline_import_wh;
+    uint64_t baseline_export_wh;
+    uint64_t settlements; /* how many times it was settled */
+    /* the last settlement, as its MeterSettled event said it, so that the account alone
+     * tells an observer what the last clear_epoch did (oracle/clearing.py follows them) */
+    uint64_t last_import_delta_wh;
+    uint64_t last_export_delta_wh;
+    uint64_t last_minted_wh;
+    uint64_t withheld_wh; /* net export above the mint cap, never minted */
 } Meter;
 
-_Static_assert(sizeof(Config) == 176, "Config layout");
+_Static_assert(sizeof(Config) == 192, "Config layout");
 _Static_assert(offsetof(Config, active) == 168, "Config layout");
-_Static_assert(sizeof(Meter) == 184, "Meter layout");
+_Static_assert(offsetof(Config, max_rated_power_w) == 176, "Config layout");
+_Static_assert(sizeof(Meter) == 248, "Meter layout");
 _Static_assert(offsetof(Meter, rated_power_w) == 64, "Meter layout");
 _Static_assert(offsetof(Meter, registered_at) == 176, "Meter layout");
+_Static_assert(offsetof(Meter, baseline_ts) == 184, "Meter layout");
 
 /* SPL Token account layouts (fields at their byte offsets). */
 #define MINT_SIZE 82
@@ -157,7 +175,6 @@ _Static_assert(offsetof(Meter, registered_at) == 176, "Meter layout");
 extern const Pubkey SYSTEM_PROGRAM_ID;
 extern const Pubkey TOKEN_PROGRAM_ID;
 extern const Pubkey BPF_LOADER_UPGRADEABLE_ID;
-extern const Pubkey BPF_LOADER_2_ID;
 
 /* BPF upgradeable loader states: Program { programdata_address } and the ProgramData
  * header { slot, upgrade_authority_address: Option<Pubkey> }. */
@@ -186,6 +203,9 @@ typedef struct {
 uint64_t create_pda_account(const NewAccount *n);
 /* Read a little-endian i64/u64 argument at data[*at], advancing; false if out of data. */
 bool read_u64(const Context *ctx, uint64_t *at, uint64_t *value);
+/* floor(rated_power_w * seconds / 3600): the Wh a meter delivers at its rating in
+ * `seconds`, saturating at UINT64_MAX instead of overflowing. */
+uint64_t rated_energy_wh(uint64_t rated_power_w, uint64_t seconds);
 
 /* ----------------------------------------------------------------- handlers */
 uint64_t initialize(Context *ctx);

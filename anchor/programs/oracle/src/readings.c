@@ -127,6 +127,8 @@ uint64_t submit_readings(Context *ctx) {
     Clock clock;
     sol_get_clock_sysvar(&clock);
     const int64_t latest = clock.unix_timestamp + c->max_future_skew_s;
+    /* A first reading older than this would open the meter's mint window in the past. */
+    const int64_t oldest_baseline = clock.unix_timestamp - c->max_baseline_age_s;
     const uint64_t interval = (uint64_t)c->clearing_interval_s;
     const uint64_t batch = c->batches + 1;
     uint64_t accepted = 0, duplicates = 0, rejected = 0;
@@ -151,10 +153,16 @@ uint64_t submit_readings(Context *ctx) {
             status = READING_DUPLICATE;
         } else if (ts > latest) {
             status = READING_FUTURE;
+        } else if (last == 0 && ts < oldest_baseline) {
+            status = READING_STALE_BASELINE;
         } else if (last == 0) {
-            /* The baseline: nothing to settle from a lifetime register. */
+            /* The baseline: nothing to settle from a lifetime register, and the mint
+             * window opens at its time (clear_epoch caps what it mints by it). */
             m->settled_import_wh = import_wh;
             m->settled_export_wh = export_wh;
+            m->baseline_ts = ts;
+            m->baseline_import_wh = import_wh;
+            m->baseline_export_wh = export_wh;
         } else if (import_wh < m->import_wh || export_wh < m->export_wh) {
             status = READING_REGISTER_DECREASED;
         } else {
