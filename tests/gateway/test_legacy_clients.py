@@ -98,7 +98,7 @@ async def test_a_draft_aggregator_gets_pages_its_results_can_count(
     start_gateway: StartGateway, pki: Pki, codec: Codec, draft: etree.XMLSchema, database_url: str
 ) -> None:
     database = open_database(database_url)
-    database.create_all()
+    database.ensure_schema()
     with database.write_session() as session:
         for n in range(300):
             lfdi = f"{n:040X}"
