@@ -143,10 +143,12 @@ async def test_server_made_mrids_carry_the_pen_in_the_configured_form(
             if form == "hex":
                 href = await register(c, pki, METERS[0], codec)
                 mup = (await post(c, "/mup", site_mup(meter.lfdi), codec)).headers["location"]
-                await post(c, mup, readings(meter.lfdi, NOW, 100, 1), codec)
+                posted = await post(c, mup, readings(meter.lfdi, NOW, 100, 1), codec)
+                assert posted.status_code == 201, posted.headers
             fsa = codec.parse((await get(c, href + "/fsa/1")).content, FunctionSetAssignments)
-            mr = codec.parse((await get(c, mup.replace("mup", "upt") + "/mr")).content,
-                             MeterReadingList).items[0]  # fmt: skip
+            listed = codec.parse((await get(c, mup.replace("mup", "upt") + "/mr?l=10")).content,
+                                 MeterReadingList)  # fmt: skip
+            mr = next(m for m in listed.items if m.reading_link is not None)  # posted to
             assert mr.reading_set_list_link is not None
             sets_href = mr.reading_set_list_link.href
             direct = codec.parse((await get(c, sets_href + "/0")).content, ReadingSet)
