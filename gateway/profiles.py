@@ -15,9 +15,13 @@ draft's ``http://ieee.org/2030.5``) gets its answers in the form its schema acce
   extension level, ``-S1``), and nothing that names a schema or namespace; no 2013-draft
   client sends anything there that would tell, so the header is no signal to go by.
 
-Each process remembers what it learnt or read, per LFDI: a caller that keeps posting is
-never looked up again; one that only reads is looked up again after ``ttl`` seconds (a
-change another process learnt reaches this one within that time).
+Each process remembers, per LFDI, what it read from the database or kept there, for
+``ttl`` seconds; then it reads it again (one indexed read per device every 5 minutes), so a
+change another process kept, or an EndDevice unregistered and registered again out of
+band, reaches this one within that time. What a body teaches is remembered only once its
+request succeeded and the profile is kept: a refused body teaches nothing. A request that
+creates an EndDevice keeps the profile of its body whether or not this process knew it
+(the new row starts without one).
 """
 
 from __future__ import annotations
@@ -69,10 +73,13 @@ class ProfileMemory:
         return profile
 
     async def learn(self, lfdi: str, profile: CodecProfile) -> bool:
-        """``lfdi`` sent a body of ``profile``'s schema; True if that is news to keep."""
-        before = await self.of(lfdi)
+        """``lfdi`` sent a body of ``profile``'s schema; True if that is news to keep.
+        Nothing is remembered here: the request may still fail (see :meth:`kept`)."""
+        return await self.of(lfdi) is not profile
+
+    def kept(self, lfdi: str, profile: CodecProfile) -> None:
+        """``profile`` was kept for ``lfdi`` (:meth:`store_job` ran): answer it so."""
         self._remember(lfdi, profile)
-        return before is not profile
 
     @staticmethod
     def store_job(lfdi: str, profile: CodecProfile) -> Job[bool]:

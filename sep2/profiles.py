@@ -15,7 +15,7 @@ how to write a document so that such a peer accepts it:
   ``max_all`` as ``max_all`` (the most that schema can say).
 
 What the 2.0.4 draft lacks, against 2018, in the resources gridmirror serves (compared
-element by element; tests/sep2/fixtures/xsd_2_0_4.py holds these facts as our own test
+element by element; tests/sep2/xsd_2_0_4.py holds these facts as our own test
 fixture): EndDevice ``deviceCategory`` (2.0.4 has ``loadShedDeviceCategory`` at another
 place instead; we do not carry it over) and ``postRate``; DeviceInformation
 ``gpsLocation``; List/SubscribableList ``all``/``results`` and ListLink ``all`` narrower as

@@ -58,8 +58,11 @@ class Routes:
                 if request.method == "GET":
                     state.codec_profile = await rt.profiles.of(peer.lfdi)
                 response = await handler(request, rt, peer)
+                # Only now: a request that raised (a refusal) keeps nothing it taught.
                 if getattr(state, "codec_profile_learnt", False):
-                    await rt.write(rt.profiles.store_job(peer.lfdi, state.codec_profile))
+                    profile = state.codec_profile
+                    await rt.write(rt.profiles.store_job(peer.lfdi, profile))
+                    rt.profiles.kept(peer.lfdi, profile)
                 if isinstance(response, ResourceAnswer):
                     profile = await codec_profile_of(request, rt)
                     return xml_response(rt.codec.serialise(response.resource, profile=profile))
@@ -116,6 +119,13 @@ async def parse_body(
         state.codec_profile_learnt = True
     state.codec_profile = profile
     return document.resource  # type: ignore[return-value]
+
+
+def keep_codec_profile(request: Request) -> None:
+    """Keep the codec profile the request's body spoke with the caller's EndDevice once
+    the request succeeds, news to this process or not: for a request that creates the
+    EndDevice (its row starts without one)."""
+    request.state.codec_profile_learnt = True
 
 
 class ResourceAnswer(Response):

@@ -17,7 +17,14 @@ from gateway.errors import not_found
 from gateway.mappers import Hrefs, device_information, end_device, registration
 from gateway.models import EndDeviceRow
 from gateway.peer import Peer
-from gateway.routes.common import Routes, answer, list_query, parse_body, path_id
+from gateway.routes.common import (
+    Routes,
+    answer,
+    keep_codec_profile,
+    list_query,
+    parse_body,
+    path_id,
+)
 from gateway.runtime import GatewayRuntime
 from gateway.sep2http import empty_response
 from sep2 import (
@@ -52,6 +59,7 @@ async def end_device_list(request: Request, rt: GatewayRuntime, peer: Peer) -> R
         edev = await parse_body(request, rt, EndDevice)
         registered = await rt.write(rt.registrations.in_band_job(peer, edev))
         if registered.created:
+            keep_codec_profile(request)
             await rt.devices_changed()
         assert registered.device.id is not None
         status = 201 if registered.created else 204

@@ -32,6 +32,7 @@ from tests.gateway.conftest import (
     client,
     get,
     post,
+    query,
     site_mup,
 )
 from tests.sep2.xsd_2_0_4 import NAMESPACE, draft_validator
@@ -114,3 +115,43 @@ async def test_a_draft_aggregator_gets_pages_its_results_can_count(
         assert (root.get("all"), root.get("results")) == ("301", "255")
         rest = in_draft(draft, await get(c, "/edev?s=255&l=1000"))
         assert rest.get("results") == "46"
+
+
+async def test_the_profile_is_kept_only_by_a_request_that_succeeded(
+    start_gateway: StartGateway, pki: Pki, codec: Codec, draft: etree.XMLSchema, database_url: str
+) -> None:
+    """A refused draft body is answered in the draft but teaches nothing to keep; the next
+    draft body that succeeds is kept, so the device is answered in its schema after a
+    restart before it has sent anything again."""
+    from gateway import admin
+
+    me = pki.device(METERS[0])
+    database = open_database(database_url)
+    database.ensure_schema()
+    admin.register_device(database, me.lfdi, 111115)  # out of band
+    async with start_gateway() as gw, client(gw, METERS[0]) as c:
+        mup = (await post(c, "/mup", site_mup(me.lfdi), codec)).headers["location"]  # 2018
+        unknown = MirrorMeterReading(mrid="AB" * 16)  # new to the mirror, no ReadingType
+        refused = await post_draft(c, mup, unknown, codec)
+        assert refused.status_code == 400 and namespace_of(refused) == NAMESPACE
+        assert query(gw, lambda s: devices.codec_profile(s, me.lfdi)) is None
+        assert (await post_draft(c, "/mup", site_mup(me.lfdi), codec)).status_code == 204
+        assert query(gw, lambda s: devices.codec_profile(s, me.lfdi)) == DRAFT_2_0_4.name
+    async with start_gateway() as gw, client(gw, METERS[0]) as c:  # a restart
+        in_draft(draft, await get(c, "/edev/1"))
+
+
+async def test_a_device_registering_again_keeps_the_schema_it_registers_in(
+    start_gateway: StartGateway, pki: Pki, codec: Codec, draft: etree.XMLSchema
+) -> None:
+    """Unregistering forgets the profile with the EndDevice; the new EndDevice a draft body
+    creates keeps it, although this process remembers the device as a draft one."""
+    me = pki.device(METERS[0])
+    edev = EndDevice(sfdi=me.sfdi, lfdi=me.lfdi, changed_time=0)
+    async with start_gateway() as gw, client(gw, METERS[0]) as c:
+        first = (await post_draft(c, "/edev", edev, codec)).headers["location"]
+        assert (await c.delete(first)).status_code == 204
+        again = await post_draft(c, "/edev", edev, codec)
+        assert again.status_code == 201  # a new EndDevice (SQLite may reuse the id)
+        assert query(gw, lambda s: devices.codec_profile(s, me.lfdi)) == DRAFT_2_0_4.name
+        in_draft(draft, await get(c, again.headers["location"]))
