@@ -140,7 +140,12 @@ class Fleet:
         """The DeviceCapability URL: configured, or found by one DNS-SD browse."""
         if self.settings.server_url:
             return dcap_url_of(self.settings.server_url)
-        found = await discover(self.settings.discovery_timeout_s, self.settings.discovery_instance)
+        found = await discover(
+            self.settings.discovery_timeout_s,
+            self.settings.discovery_instance,
+            site=self.settings.discovery_site,
+            site_interfaces=self.settings.discovery_site_interfaces,
+        )
         return URL(found.dcap_url)
 
     def _contexts(self) -> dict[str, ssl.SSLContext]:

@@ -65,10 +65,20 @@ class FleetSettings(BaseModel):
     discovery_instance: str | None = Field(
         default=None,
         description="DNS-SD instance name to use when several gateways advertise "
-        "_smartenergy._tcp.local. (the first suitable one if unset).",
+        "_smartenergy._tcp (.local or .site; the first suitable one if unset).",
     )
     discovery_timeout_s: float = Field(
         default=10.0, gt=0, description="How long to browse DNS-SD for a gateway."
+    )
+    discovery_site: bool = Field(
+        default=True,
+        description="Also browse _smartenergy._tcp.site. by xmDNS on the IPv6 site-local "
+        "group FF05::FB (servers of the IEEE 2030.5-2018 discovery).",
+    )
+    discovery_site_interfaces: list[str] | None = Field(
+        default=None,
+        description='Interfaces (names, e.g. ["eth0"]) to ask xmDNS on; every IPv6 '
+        "multicast interface if unset.",
     )
     registration_pin: int | None = Field(
         default=111115,

@@ -9,10 +9,13 @@ DNS-SD (``edev-<SFDI>``) within 30 seconds.
 from __future__ import annotations
 
 import time
+from collections import Counter
+from dataclasses import dataclass
 
 from gateway.crud import devices, mirrors
 from gateway.crud.devices import Registered
 from gateway.db import Database
+from gateway.postrate import mirror_post_rate
 from gateway.registration import pre_register
 from sep2 import normalise_lfdi, sfdi_from_lfdi
 
@@ -52,13 +55,40 @@ def sfdi_of(lfdi: str) -> int:
     return sfdi_from_lfdi(normalise_lfdi(lfdi))
 
 
-def set_post_rate(database: Database, lfdi: str | None, seconds: int | None) -> int:
-    """Give ``lfdi``'s mirrors (every mirror for None) their own postRate, or (None) the
-    server's again; how many mirrors changed. Clients see it when they re-read the mirror."""
+class NotRegistered(Exception):
+    """The device has no EndDevice here; the message is one line for the CLI."""
+
+
+@dataclass(frozen=True, slots=True)
+class PostRateChange:
+    """What :func:`set_post_rate` changed, for the operator."""
+
+    devices: tuple[tuple[int, str, int | None], ...]
+    """(id, LFDI, the device's own postRate before; None: it had the server's)."""
+    mirrors: dict[int, int]
+    """postRate -> how many of those devices' live mirrors show it now."""
+
+
+def set_post_rate(
+    database: Database, lfdi: str | None, seconds: int | None, default: int
+) -> PostRateChange:
+    """Give the device ``lfdi`` (every registered device for None) its own postRate, or
+    (``seconds`` None) the server's (``default``) again. Its EndDevice and its mirrors, and
+    those it creates later, show it (gateway.postrate); clients see it when they re-read.
+    NotRegistered if ``lfdi`` has no EndDevice."""
+    device = normalise_lfdi(lfdi) if lfdi is not None else None
     try:
         with database.write_session() as session:
-            return mirrors.set_post_rate(
-                session, normalise_lfdi(lfdi) if lfdi is not None else None, seconds
-            )
+            changed = devices.set_post_rate(session, device, seconds)
+            if device is not None and not changed:
+                raise NotRegistered(
+                    f"{device} is not registered: a postRate belongs to its EndDevice "
+                    f"(gridmirror gateway register-device --lfdi {device} first)"
+                )
+            parties = mirrors.live_parties(session, [device] if device is not None else None)
+            involved = None if device is None else {lfdi for pair in parties for lfdi in pair}
+            overrides = devices.post_rates(session, involved)
+        shown = Counter(mirror_post_rate(d, o, overrides, default) for d, o in parties)
+        return PostRateChange(tuple(changed), dict(sorted(shown.items())))
     finally:
         database.dispose()

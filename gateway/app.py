@@ -33,6 +33,7 @@ from gateway.dashboard.routes import install_dashboard
 from gateway.errors import Refusal, not_found, unavailable
 from gateway.metrics import install_metrics
 from gateway.routes import SEP2_PREFIXES, sep2_routes
+from gateway.routes.common import codec_profile_of
 from gateway.runtime import GatewayRuntime
 from gateway.sep2http import empty_response, refusal_response
 from sep2 import Error
@@ -104,7 +105,9 @@ def create_app(
         )
         body = None
         if refusal.reason_code is not None:
-            body = runtime.codec.serialise(Error(reason_code=refusal.reason_code), check=False)
+            profile = await codec_profile_of(request, runtime)
+            error = Error(reason_code=refusal.reason_code)
+            body = runtime.codec.serialise(error, check=False, profile=profile)
         return refusal_response(refusal, body)
 
     async def database_unreachable(request: Request, exc: Exception) -> Response:

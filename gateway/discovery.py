@@ -1,4 +1,6 @@
-"""DNS-SD: the gateway advertises ``_smartenergy._tcp.local.`` over mDNS (python-zeroconf).
+"""DNS-SD: the gateway advertises ``_smartenergy._tcp.local.`` over mDNS (python-zeroconf)
+and ``_smartenergy._tcp.site.`` over xmDNS on FF05::FB (gateway.xmdns, for 2018-era
+clients), the same instance and records in both.
 
 What is advertised (IEEE 2030.5 §7; 2023 made plain mDNS ``.local`` normative):
 
@@ -30,18 +32,21 @@ from collections.abc import Iterable, Sequence
 from zeroconf import InterfaceChoice, ServiceInfo
 from zeroconf.asyncio import AsyncZeroconf
 
+from gateway.xmdns import SiteResponder, site_interfaces
 from sep2 import sfdi_dns_label
+from sep2.dnssd import LOCAL_DOMAIN, service_type
+from sep2.dnssd import subtype_name as _subtype_name
 
 log = logging.getLogger(__name__)
 
-SERVICE_TYPE = "_smartenergy._tcp.local."
+SERVICE_TYPE = service_type(LOCAL_DOMAIN)
 FUNCTION_SETS = ("edev", "tm", "upt")
 MIRROR_SUBTYPE = "mup"
 
 
 def subtype_name(subtype: str) -> str:
     """``edev`` -> ``edev._sub._smartenergy._tcp.local.``"""
-    return f"{subtype}._sub.{SERVICE_TYPE}"
+    return _subtype_name(subtype, LOCAL_DOMAIN)
 
 
 def device_subtype(sfdi: int) -> str:
@@ -76,14 +81,17 @@ class Advertiser:
         port: int,
         addresses: Sequence[str],
         interfaces: Sequence[str] | None = None,
+        site: bool = True,
     ) -> None:
         self.instance = instance
         self.port = port
         self._addresses = list(addresses)
         self._interfaces = list(interfaces) if interfaces else None
+        self._site = site
         self._zc: AsyncZeroconf | None = None
         self._info: ServiceInfo | None = None
         self._subtypes: dict[str, ServiceInfo] = {}
+        self.site: SiteResponder | None = None
 
     @property
     def name(self) -> str:
@@ -106,14 +114,39 @@ class Advertiser:
         self._zc = AsyncZeroconf(interfaces=interfaces)
         self._info = self._service(SERVICE_TYPE)
         await self._zc.async_register_service(self._info)
-        await self.set_subtypes(subtypes)
+        wanted = list(subtypes)
+        if self._site:
+            await self._start_site(wanted)
+        await self.set_subtypes(wanted)
         log.info("advertising over DNS-SD", extra={"instance": self.name, "port": self.port})
+
+    async def _start_site(self, subtypes: list[str]) -> None:
+        # xmDNS where mDNS runs; the .local advertisement stands without it.
+        interfaces = site_interfaces(self._interfaces)
+        if not interfaces:
+            log.info("no IPv6 multicast interface for xmDNS", extra={"instance": self.instance})
+            return
+        responder = SiteResponder(
+            instance=self.instance,
+            port=self.port,
+            addresses=self._addresses,
+            txt=txt_record(self.port),
+            interfaces=interfaces,
+        )
+        try:
+            await responder.start(subtypes)
+        except OSError as exc:
+            log.warning("xmDNS not advertised", extra={"error": str(exc)})
+            return
+        self.site = responder
 
     async def set_subtypes(self, subtypes: Iterable[str]) -> None:
         """Make the advertised subtypes exactly ``subtypes`` (announcing new ones)."""
         if self._zc is None or self._info is None:
             return
         wanted = set(subtypes)
+        if self.site is not None:
+            await self.site.set_subtypes(wanted)
         index = self._zc.zeroconf.registry.types
         key = self._info.key
         for gone in set(self._subtypes) - wanted:
@@ -144,6 +177,9 @@ class Advertiser:
         if self._zc is None:
             return
         await self.set_subtypes(())
+        if self.site is not None:
+            await self.site.stop()
+            self.site = None
         if self._info is not None:
             await self._zc.async_unregister_service(self._info)
         await self._zc.async_close()

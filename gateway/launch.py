@@ -153,6 +153,7 @@ class Gateway:
                 port=self.port,
                 addresses=advertised_addresses(self.settings.host),
                 interfaces=self.settings.mdns_interfaces,
+                site=self.settings.xmdns,
             )
             await self.advertiser.start(await self._subtypes())
             self.runtime.on_devices_changed(self._refresh_subtypes)

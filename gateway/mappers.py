@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from gateway.models import EndDeviceRow, MeterReadingRow, MirrorRow, ReadingRow, ReadingSetRow
+from gateway.postrate import device_post_rate
 from sep2 import (
     Codec,
     DateTimeInterval,
@@ -159,8 +160,9 @@ def _reading_type(power_of_ten: int | None, *values: int | None) -> ReadingType:
     return ReadingType(power_of_ten_multiplier=power_of_ten, **fields)
 
 
-def end_device(row: EndDeviceRow, post_rate: int) -> EndDevice:
-    """The EndDevice resource of a registered device."""
+def end_device(row: EndDeviceRow, default_post_rate: int) -> EndDevice:
+    """The EndDevice resource of a registered device, with its postRate (its own, else
+    ``default_post_rate``, the server's)."""
     assert row.id is not None
     e = row.id
     return EndDevice(
@@ -174,7 +176,7 @@ def end_device(row: EndDeviceRow, post_rate: int) -> EndDevice:
         changed_time=row.changed_time,
         enabled=row.enabled,
         function_set_assignments_list_link=ListLink(href=Hrefs.fsa_list(e), all=1),
-        post_rate=post_rate,
+        post_rate=device_post_rate(row.post_rate, default_post_rate),
         registration_link=Link(href=Hrefs.registration(e)),
     )
 
@@ -209,7 +211,7 @@ def mirror_meter_reading(row: MeterReadingRow, codec: Codec) -> MirrorMeterReadi
 def mirror_usage_point(
     row: MirrorRow, meter_readings: Sequence[MeterReadingRow], codec: Codec, post_rate: int
 ) -> MirrorUsagePoint:
-    """The MirrorUsagePoint resource, with the server's postRate (or the mirror's own)."""
+    """The MirrorUsagePoint resource, showing ``post_rate`` (gateway.postrate says whose)."""
     assert row.id is not None
     return MirrorUsagePoint(
         href=Hrefs.mup(row.id),
@@ -221,7 +223,7 @@ def mirror_usage_point(
         status=row.status,
         device_lfdi=row.device_lfdi,
         mirror_meter_readings=tuple(mirror_meter_reading(mr, codec) for mr in meter_readings),
-        post_rate=row.post_rate or post_rate,
+        post_rate=post_rate,
     )
 
 

@@ -3,7 +3,11 @@
 One row per thing the 2030.5 client created, keyed the way the protocol keys it:
 
 - ``end_device``: a registered device, by LFDI (its certificate), with its Registration
-  PIN and the DeviceInformation it PUT (kept as the XML we validated).
+  PIN, the DeviceInformation it PUT (kept as the XML we validated) and the postRate an
+  operator gave it (``post_rate``; the server's when NULL), which its EndDevice and its
+  mirrors show (gateway.postrate), and the codec profile of the schema it speaks
+  (``codec_profile``, learnt from the namespace of its bodies; 2018 when NULL;
+  gateway.profiles).
 - ``mirror_usage_point``: a MirrorUsagePoint, by mRID among the live ones; ``owner_lfdi``
   is the certificate that created it, ``device_lfdi`` the device it mirrors. The
   UsagePoint at ``/upt/{id}`` is the same row. A deleted mirror keeps its row (and its
@@ -81,6 +85,12 @@ class EndDeviceRow(SQLModel, table=True):
     pin: int
     via: str = Field(max_length=16, description="in-band or out-of-band")
     device_information: str | None = Field(default=None, description="DeviceInformation XML")
+    post_rate: int | None = Field(
+        default=None, description="postRate set by an operator; gateway.post_rate if NULL"
+    )
+    codec_profile: str | None = Field(
+        default=None, max_length=16, description="sep2.profiles name; 2018 if NULL"
+    )
 
 
 class MirrorRow(SQLModel, table=True):
@@ -107,7 +117,6 @@ class MirrorRow(SQLModel, table=True):
     description: str | None = Field(default=None, max_length=32)
     version: int | None = Field(default=None)
     settles: bool = Field(description="Its energy registers go to the outbox.")
-    post_rate: int | None = Field(default=None, description="postRate set by an operator.")
     created_at: float
     updated_at: float
     deleted_at: float | None = Field(default=None)

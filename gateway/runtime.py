@@ -21,6 +21,7 @@ from gateway.db import Database
 from gateway.groupcommit import GroupCommitter, Job
 from gateway.ingest import Ingest, IngestRules
 from gateway.peer import PeerResolver
+from gateway.profiles import ProfileMemory
 from gateway.registration import Registrations
 from gateway.settings import GatewaySettings
 from sep2 import Codec, Sep2Settings
@@ -70,6 +71,7 @@ class GatewayRuntime:
             clock,
         )
         self.registrations = Registrations(settings, clock)
+        self.profiles = ProfileMemory(self.read)
         self._devices_listeners: list[DevicesListener] = []
         self.started = False
         self._schema_checked = False

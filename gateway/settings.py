@@ -5,9 +5,28 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from sep2.identity import IdentityError, normalise_lfdi
+
+PollList = Literal["dcap", "edev", "fsa", "mup", "upt"]
+"""The resources whose pollRate can be set on its own (``gateway.poll_rates``)."""
+
+
+class PollRates(BaseModel):
+    """The ``[gateway.poll_rates]`` section: a pollRate (seconds) per resource; each one
+    left unset is ``gateway.poll_rate``. CSIP-AUS tests (cactus S-ALL-43) set the entry
+    point and the device lists slower than the mirror list."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dcap: int | None = Field(default=None, ge=1, description="DeviceCapability (/dcap).")
+    edev: int | None = Field(default=None, ge=1, description="EndDeviceList (/edev).")
+    fsa: int | None = Field(
+        default=None, ge=1, description="FunctionSetAssignmentsList (/edev/{e}/fsa)."
+    )
+    mup: int | None = Field(default=None, ge=1, description="MirrorUsagePointList (/mup).")
+    upt: int | None = Field(default=None, ge=1, description="UsagePointList (/upt).")
 
 
 def _lfdis(values: list[str]) -> list[str]:
@@ -29,7 +48,14 @@ class GatewaySettings(BaseModel):
         default=15, ge=1, description="Seconds between a mirror's readings (postRate)."
     )
     poll_rate: int = Field(
-        default=900, ge=1, description="pollRate (seconds) the server suggests for its lists."
+        default=900,
+        ge=1,
+        description="pollRate (seconds) the server suggests for its resources; "
+        "poll_rates overrides it per list.",
+    )
+    poll_rates: PollRates = Field(
+        default_factory=PollRates,
+        description="pollRate per resource (dcap, edev, fsa, mup, upt); poll_rate if unset.",
     )
     timezone: str = Field(default="Asia/Bangkok", description="Zone the /tm resource reports.")
     time_quality: int = Field(
@@ -53,6 +79,11 @@ class GatewaySettings(BaseModel):
         "certificate (no client certificate asked); plain HTTP if false.",
     )
     mdns: bool = Field(default=True, description="Advertise _smartenergy._tcp.local.")
+    xmdns: bool = Field(
+        default=True,
+        description="With mdns, also advertise _smartenergy._tcp.site. by xmDNS on the IPv6 "
+        "site-local group FF05::FB (2018-era clients), on the interfaces mDNS runs on.",
+    )
     mdns_name: str | None = Field(
         default=None,
         description="DNS-SD instance name; gridmirror-<host>-<port>-<pid> if unset.",
@@ -163,6 +194,11 @@ class GatewaySettings(BaseModel):
         le=60,
         description="Seconds between the dashboard's snapshots (one database read each).",
     )
+
+    def poll_rate_of(self, resource: PollList) -> int:
+        """The pollRate ``resource`` answers: its own setting, else ``poll_rate``."""
+        own: int | None = getattr(self.poll_rates, resource)
+        return own if own is not None else self.poll_rate
 
     @field_validator("aggregator_lfdis", "operator_lfdis")
     @classmethod

@@ -53,7 +53,14 @@ from sep2.lists import (
     window,
 )
 from sep2.localtime import time_resource
-from sep2.mrid import Mrid, mrid_for, normalise_mrid, parse_mrid
+from sep2.mrid import Mrid, PenFormat, mrid_for, normalise_mrid, parse_mrid, pen_digits
+from sep2.profiles import (
+    DRAFT_2_0_4,
+    IEEE_2018,
+    CodecProfile,
+    profile_for_namespace,
+    profile_named,
+)
 from sep2.readings import (
     EnergyRegister,
     MirroredReading,
@@ -108,11 +115,14 @@ __all__ = [
     "CONTENT_TYPE",
     "DEFAULT_LIMIT",
     "DOCUMENT_TYPES",
+    "DRAFT_2_0_4",
+    "IEEE_2018",
     "LEGACY_NAMESPACES",
     "SEP2_NAMESPACE",
     "AccumulationBehaviour",
     "ActivePower",
     "Codec",
+    "CodecProfile",
     "Commodity",
     "DataQualifier",
     "DateTimeInterval",
@@ -143,6 +153,7 @@ __all__ = [
     "MirroredReading",
     "Mrid",
     "Page",
+    "PenFormat",
     "PhaseCode",
     "PowerSource",
     "QualityFlags",
@@ -181,6 +192,9 @@ __all__ = [
     "page",
     "parse_list_query",
     "parse_mrid",
+    "pen_digits",
+    "profile_for_namespace",
+    "profile_named",
     "reading_types_of",
     "scaled_value",
     "sfdi_dns_label",

@@ -11,9 +11,12 @@ an sFDI must fit UInt40 (the XSD's bound is wider than its own annotation), and 
 or LFDI must not be empty.
 
 Writing (``Codec.serialise``): the resource's fields in their XSD order, in the 2018
-namespace only, hexBinary bit fields at full width in upper case, no XML declaration
-(UTF-8 is the default). The result is validated against the XSD before it is returned, so
-an out-of-range value is a Sep2EncodeError here rather than invalid XML on the wire.
+namespace, hexBinary bit fields at full width in upper case, no XML declaration (UTF-8 is
+the default). The result is validated against the XSD before it is returned, so an
+out-of-range value is a Sep2EncodeError here rather than invalid XML on the wire. With a
+``profile`` (sep2.profiles) the document is written for a peer of an older schema: the
+elements that schema lacks left out, ``all`` within its bounds, validated against the 2018
+XSD as always, and only then given the profile's namespace.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from sep2.enums import ReasonCode
 from sep2.errors import Sep2EncodeError, Sep2ParseError
 from sep2.hardening import SafeXmlParser
 from sep2.primitives import UINT40_MAX, hex_text
+from sep2.profiles import CodecProfile
 from sep2.resources import DOCUMENT_TYPES, Sep2Object, XmlKind, XmlName
 from sep2.schema import SEP2_NAMESPACE, Schema, readable_path
 from sep2.settings import Sep2Settings
@@ -39,14 +43,18 @@ T = TypeVar("T", bound=Sep2Object)
 U = TypeVar("U", bound=Sep2Object)
 
 _NS = f"{{{SEP2_NAMESPACE}}}"
+_XMLNS = f'xmlns="{SEP2_NAMESPACE}"'.encode()
+_KEEP_ALL: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """A parsed document: the resource, and the tolerated deviations it needed (if any)."""
+    """A parsed document: the resource, the tolerated deviations it needed (if any), and
+    the namespace it was written in (an older one is read as 2018)."""
 
     resource: Sep2Object
     deviations: tuple[str, ...] = ()
+    namespace: str = SEP2_NAMESPACE
 
 
 class _ValueRefused(ValueError):
@@ -247,9 +255,15 @@ class Codec:
 
     # Reading
 
-    def parse_document(self, body: bytes) -> Document:
-        """Parse, check and map ``body``; the resource and the deviations it needed."""
+    def parse_document(
+        self,
+        body: bytes,
+        expect: type[Sep2Object] | tuple[type[Sep2Object], ...] | None = None,
+    ) -> Document:
+        """Parse, check and map ``body``; the resource, the deviations it needed and its
+        namespace. With ``expect``, refuse any other root resource (as :meth:`parse`)."""
         root = self._parser.parse(body)
+        namespace = etree.QName(root).namespace or ""
         deviations = self.schema.check_incoming(
             root, accept_legacy=self.settings.accept_legacy_namespaces
         )
@@ -259,7 +273,11 @@ class Codec:
             raise Sep2ParseError(
                 f"{local} is valid 2030.5 but not a resource gridmirror accepts", element=local
             )
-        return Document(self._read(cls, root), deviations)
+        if expect is not None and not issubclass(cls, expect):
+            wanted = expect if isinstance(expect, tuple) else (expect,)
+            names = " or ".join(c.xml_name for c in wanted)
+            raise Sep2ParseError(f"expected {names}, got {cls.xml_name}", element=cls.xml_name)
+        return Document(self._read(cls, root), deviations, namespace)
 
     @overload
     def parse(self, body: bytes) -> Sep2Object: ...
@@ -278,15 +296,7 @@ class Codec:
         ``codec.parse(body, (MirrorMeterReading, MirrorMeterReadingList))`` is what
         POST /mup/{id} accepts.
         """
-        resource = self.parse_document(body).resource
-        if expect is not None and not isinstance(resource, expect):
-            wanted = expect if isinstance(expect, tuple) else (expect,)
-            names = " or ".join(cls.xml_name for cls in wanted)
-            raise Sep2ParseError(
-                f"expected {names}, got {type(resource).xml_name}",
-                element=type(resource).xml_name,
-            )
-        return resource
+        return self.parse_document(body, expect).resource
 
     def _read(self, cls: type[T], element: etree._Element) -> T:
         # The hot path of ingest: one call per element, no per-value function frames.
@@ -329,8 +339,11 @@ class Codec:
 
     # Writing
 
-    def serialise(self, resource: Sep2Object, *, check: bool = True) -> bytes:
-        """The document for ``resource``, in the 2018 namespace and XSD element order.
+    def serialise(
+        self, resource: Sep2Object, *, check: bool = True, profile: CodecProfile | None = None
+    ) -> bytes:
+        """The document for ``resource``, in the 2018 namespace and XSD element order, or
+        written for a peer of ``profile``'s schema (see the module docstring).
 
         With ``check`` (the default) the bytes are validated against the XSD first and a
         Sep2EncodeError names the field that makes them invalid.
@@ -338,8 +351,10 @@ class Codec:
         cls = type(resource)
         if not cls.xml_name:
             raise Sep2EncodeError(f"{cls.__name__} is not a 2030.5 document type")
+        if profile is not None and profile.is_default:
+            profile = None
         parts: list[str] = []
-        self._write(resource, cls.xml_name, parts, cls.xml_name, root=True)
+        self._write(resource, cls.xml_name, parts, cls.xml_name, root=True, profile=profile)
         data = "".join(parts).encode("utf-8")
         if check:
             try:
@@ -349,26 +364,39 @@ class Codec:
             except etree.XMLSyntaxError as exc:
                 raise Sep2EncodeError(f"not well-formed: {exc}", path=cls.xml_name) from None
             self.schema.check_outgoing(root)
+        if profile is not None:
+            # Only the root declares the namespace; every element is in it by default.
+            data = data.replace(_XMLNS, f'xmlns="{profile.namespace}"'.encode(), 1)
         return data
 
     def _write(
-        self, obj: Sep2Object, tag: str, parts: list[str], path: str, *, root: bool = False
+        self,
+        obj: Sep2Object,
+        tag: str,
+        parts: list[str],
+        path: str,
+        *,
+        root: bool = False,
+        profile: CodecProfile | None = None,
     ) -> None:
         mapping = _mapping(type(obj))
+        omit = profile.omits(type(obj)) if profile is not None else _KEEP_ALL
         head = [tag]
         if root:
-            head.append(f'xmlns="{SEP2_NAMESPACE}"')
+            head.append(_XMLNS.decode())
         for field in mapping.attributes:
             value = getattr(obj, field.name)
             if value is None and field.xml in ("all", "results") and mapping.many:
                 value = len(getattr(obj, mapping.many[0]))  # a list's own size
+            if value is not None and profile is not None:
+                value = _within(profile, field, value, f"{path}@{field.xml}")
             if value is not None:
                 text = self._text(field, value, f"{path}@{field.xml}")
                 head.append(f'{field.xml}="{_escape_attribute(text)}"')
         parts.append("<" + " ".join(head) + ">")
         for field in mapping.elements:
             value = getattr(obj, field.name)
-            if value is None:
+            if value is None or (omit and field.xml in omit):
                 continue
             for item in value if field.many else (value,):
                 where = f"{path}/{field.xml}"
@@ -377,7 +405,7 @@ class Codec:
                         raise Sep2EncodeError(
                             f"expected {field.nested.__name__}, got {item!r}", path=where
                         )
-                    self._write(item, field.xml, parts, where)
+                    self._write(item, field.xml, parts, where, profile=profile)
                 else:
                     text = _escape_text(self._text(field, item, where))
                     parts.append(f"<{field.xml}>{text}</{field.xml}>")
@@ -390,3 +418,17 @@ class Codec:
             return field.write(value)
         except ValueError as exc:
             raise Sep2EncodeError(str(exc), path=where) from None
+
+
+def _within(profile: CodecProfile, field: _Field, value: Any, where: str) -> Any:
+    """``value`` of a list's ``all``/``results`` within ``profile``'s bounds: ``all`` is
+    capped, a page larger than ``results`` allows is the caller's error (it must page)."""
+    if field.xml == "all" and profile.max_all is not None and isinstance(value, int):
+        return min(value, profile.max_all)
+    limit = profile.max_results
+    if field.xml == "results" and limit is not None and isinstance(value, int) and value > limit:
+        raise Sep2EncodeError(
+            f"{value} items in one page; the {profile.schema_version} schema allows {limit}",
+            path=where,
+        )
+    return value

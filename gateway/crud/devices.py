@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlmodel import Session
 
 from gateway.models import EndDeviceRow, table_of
@@ -113,3 +114,50 @@ def set_device_information(session: Session, device: EndDeviceRow, xml: str) -> 
 def registered_sfdis(session: Session) -> list[int]:
     """The sFDIs of every registered device."""
     return [int(s) for s in session.execute(select(_E.c.sfdi)).scalars()]
+
+
+def post_rates(session: Session, lfdis: Iterable[str] | None) -> dict[str, int]:
+    """The postRates of their own that the devices ``lfdis`` (every device for None)
+    have, by LFDI; those without one are absent."""
+    where = [_E.c.post_rate.is_not(None)]
+    if lfdis is not None:
+        wanted = sorted(set(lfdis))
+        if not wanted:
+            return {}
+        where.append(_E.c.lfdi.in_(wanted))
+    rows = session.execute(select(_E.c.lfdi, _E.c.post_rate).where(*where))
+    return {lfdi: int(rate) for lfdi, rate in rows}
+
+
+def set_post_rate(
+    session: Session, lfdi: str | None, seconds: int | None
+) -> list[tuple[int, str, int | None]]:
+    """Give the device ``lfdi`` (every registered device for None) its own postRate, or
+    (None) the server's again; (id, LFDI, its own postRate before) of each device changed."""
+    where = [] if lfdi is None else [_E.c.lfdi == lfdi]
+    before = [
+        (int(i), str(found), None if rate is None else int(rate))
+        for i, found, rate in session.execute(
+            select(_E.c.id, _E.c.lfdi, _E.c.post_rate).where(*where).order_by(_E.c.id)
+        )
+    ]
+    if before:
+        session.execute(update(_E).where(*where).values(post_rate=seconds))
+    return before
+
+
+def codec_profile(session: Session, lfdi: str) -> str | None:
+    """The codec profile kept for the device ``lfdi`` (None: 2018, or not registered)."""
+    found = session.execute(select(_E.c.codec_profile).where(_E.c.lfdi == lfdi)).first()
+    return None if found is None else found[0]
+
+
+def set_codec_profile(session: Session, lfdi: str, name: str | None) -> bool:
+    """Keep the codec profile of the device ``lfdi`` (None: 2018); False if it is not
+    registered (or had it already)."""
+    result = session.execute(
+        update(_E)
+        .where(_E.c.lfdi == lfdi, _E.c.codec_profile.is_distinct_from(name))
+        .values(codec_profile=name)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

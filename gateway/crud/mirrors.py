@@ -171,11 +171,11 @@ def live_of_device(session: Session, lfdi: str) -> list[MirrorRow]:
     )
 
 
-def set_post_rate(session: Session, lfdi: str | None, seconds: int | None) -> int:
-    """Set the postRate of ``lfdi``'s live mirrors (all of them for None; None: back to the
-    server's); how many mirrors changed."""
+def live_parties(session: Session, lfdis: Sequence[str] | None) -> list[tuple[str, str]]:
+    """(deviceLFDI, owner LFDI) of every live mirror that mirrors or is owned by one of
+    ``lfdis`` (of every live mirror for None): what their postRates depend on."""
     where = [_M.c.deleted_at.is_(None)]
-    if lfdi is not None:
-        where.append((_M.c.device_lfdi == lfdi) | (_M.c.owner_lfdi == lfdi))
-    result = session.execute(update(_M).where(*where).values(post_rate=seconds))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    if lfdis is not None:
+        where.append(_M.c.device_lfdi.in_(lfdis) | _M.c.owner_lfdi.in_(lfdis))
+    rows = session.execute(select(_M.c.device_lfdi, _M.c.owner_lfdi).where(*where))
+    return [(str(device), str(owner)) for device, owner in rows]

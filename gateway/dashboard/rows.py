@@ -42,6 +42,8 @@ class Device:
     lfdi: str
     sfdi: int
     registered_at: int
+    post_rate: int | None = None
+    """Its own postRate (gateway.postrate); None: the server's."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class Mirror:
     description: str | None
     role_flags: int
     settles: bool
-    post_rate: int | None
+    owner_lfdi: str
 
 
 @dataclass(frozen=True)
@@ -129,13 +131,15 @@ class DashboardRows:
 def read_rows(session: Session, *, epochs: int = 24, dead_letters: int = 50) -> DashboardRows:
     """Read the dashboard's rows in ``session`` (one snapshot of the database)."""
     run = session.execute
-    devices = [Device(*r) for r in run(select(_D.c.lfdi, _D.c.sfdi, _D.c.registered_at))]
+    devices = [
+        Device(*r) for r in run(select(_D.c.lfdi, _D.c.sfdi, _D.c.registered_at, _D.c.post_rate))
+    ]
     mirrors = [
         Mirror(*r)
         for r in run(
             select(
                 _M.c.id, _M.c.device_lfdi, _M.c.description, _M.c.role_flags, _M.c.settles,
-                _M.c.post_rate,
+                _M.c.owner_lfdi,
             ).where(_M.c.deleted_at.is_(None))
         )
     ]  # fmt: skip

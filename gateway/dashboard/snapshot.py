@@ -21,6 +21,7 @@ from collections import defaultdict
 from typing import Any, TypedDict
 
 from gateway.dashboard.rows import DashboardRows, Latest, Mirror
+from gateway.postrate import device_post_rate, mirror_post_rate
 from oracle.outbox import OutboxState
 from sep2 import RoleFlags
 
@@ -120,10 +121,14 @@ def build_snapshot(
     for count in rows.outbox:
         outbox[count.lfdi][count.state] += count.count
     minted = {m.lfdi: m for m in rows.minted}
+    own_rates = {d.lfdi: d.post_rate for d in rows.devices if d.post_rate is not None}
 
     meters: list[MeterView] = []
     for device in rows.devices:
-        view = _meter(device.lfdi, device.sfdi, mirrors_of[device.lfdi], latest_of, now, post_rate)
+        view = _meter(
+            device.lfdi, device.sfdi, mirrors_of[device.lfdi], latest_of, now,
+            own_rates, post_rate,
+        )  # fmt: skip
         states = outbox.get(device.lfdi, {})
         settled = minted.get(device.lfdi)
         view["owner"] = rows.owners.get(device.lfdi)
@@ -191,6 +196,7 @@ def _meter(
     mirrors: list[Mirror],
     latest_of: dict[int, list[Latest]],
     now: float,
+    own_rates: dict[str, int],
     post_rate: int,
 ) -> MeterView:
     site = next((m for m in mirrors if not m.role_flags & _NOT_SITE), None)
@@ -217,11 +223,14 @@ def _meter(
         "minted_wh": 0,
         "settled_epochs": 0,
     }
-    rate = post_rate
+    # The rate the site mirror shows its meter, as the 2030.5 answers do.
+    rate = (
+        mirror_post_rate(site.device_lfdi, site.owner_lfdi, own_rates, post_rate)
+        if site is not None
+        else device_post_rate(own_rates.get(lfdi), post_rate)
+    )
     for mirror in mirrors:
         is_der = bool(mirror.role_flags & RoleFlags.IS_DER)
-        if mirror is site and mirror.post_rate:
-            rate = mirror.post_rate
         for r in latest_of.get(mirror.id, []):
             _take_newest(view, r)
             value = None if r.scaled is None else float(r.scaled)

@@ -42,7 +42,7 @@ async def device_capability(request: Request, rt: GatewayRuntime, peer: Peer) ->
         rt,
         DeviceCapability(
             href=Hrefs.dcap,
-            poll_rate=rt.settings.poll_rate,
+            poll_rate=rt.settings.poll_rate_of("dcap"),
             time_link=Link(href=Hrefs.tm),
             usage_point_list_link=ListLink(href=Hrefs.upt_list, all=mups),
             end_device_list_link=ListLink(href=Hrefs.edev_list, all=edevs),

@@ -17,7 +17,14 @@ from gateway.errors import not_found
 from gateway.mappers import Hrefs, device_information, end_device, registration
 from gateway.models import EndDeviceRow
 from gateway.peer import Peer
-from gateway.routes.common import Routes, answer, list_query, parse_body, path_id
+from gateway.routes.common import (
+    Routes,
+    answer,
+    keep_codec_profile,
+    list_query,
+    parse_body,
+    path_id,
+)
 from gateway.runtime import GatewayRuntime
 from gateway.sep2http import empty_response
 from sep2 import (
@@ -52,6 +59,7 @@ async def end_device_list(request: Request, rt: GatewayRuntime, peer: Peer) -> R
         edev = await parse_body(request, rt, EndDevice)
         registered = await rt.write(rt.registrations.in_band_job(peer, edev))
         if registered.created:
+            keep_codec_profile(request)
             await rt.devices_changed()
         assert registered.device.id is not None
         status = 201 if registered.created else 204
@@ -63,7 +71,7 @@ async def end_device_list(request: Request, rt: GatewayRuntime, peer: Peer) -> R
         rt,
         EndDeviceList(
             href=Hrefs.edev_list,
-            poll_rate=rt.settings.poll_rate,
+            poll_rate=rt.settings.poll_rate_of("edev"),
             all=total,
             results=len(rows),
             items=tuple(end_device(row, rt.settings.post_rate) for row in rows),
@@ -110,7 +118,7 @@ def _assignments(rt: GatewayRuntime, device: EndDeviceRow, upts: int) -> Functio
     assert device.id is not None
     return FunctionSetAssignments(
         href=Hrefs.fsa(device.id, FSA_ID),
-        mrid=mrid_for(rt.sep2.pen, device.lfdi, "fsa"),
+        mrid=mrid_for(rt.sep2.pen, device.lfdi, "fsa", pen_format=rt.sep2.mrid_pen_format),
         description="gridmirror metering",
         time_link=Link(href=Hrefs.tm),
         usage_point_list_link=ListLink(href=Hrefs.upt_list, all=upts),
@@ -132,7 +140,7 @@ async def function_set_assignments_list(
         rt,
         FunctionSetAssignmentsList(
             href=Hrefs.fsa_list(device.id),
-            poll_rate=rt.settings.poll_rate,
+            poll_rate=rt.settings.poll_rate_of("fsa"),
             all=chosen.all,
             results=chosen.results,
             items=chosen.items,

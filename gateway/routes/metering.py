@@ -93,7 +93,7 @@ async def usage_point_list(request: Request, rt: GatewayRuntime, peer: Peer) -> 
         rt,
         UsagePointList(
             href=Hrefs.upt_list,
-            poll_rate=rt.settings.poll_rate,
+            poll_rate=rt.settings.poll_rate_of("upt"),
             all=total,
             results=len(rows),
             items=tuple(usage_point(row, len(meter_readings[row.id or 0])) for row in rows),
@@ -168,7 +168,7 @@ def _direct(session: Session, rt: GatewayRuntime, row: MeterReadingRow) -> Readi
     found = readings.direct_set(session, row.id)
     if found is None:
         return None
-    mrid = mrid_for(rt.sep2.pen, row.mrid, "direct readings")
+    mrid = mrid_for(rt.sep2.pen, row.mrid, "direct readings", pen_format=rt.sep2.mrid_pen_format)
     return direct_reading_set(row.mirror_id, row.id, mrid, found.start, found.end, found.count)
 
 

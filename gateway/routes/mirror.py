@@ -14,11 +14,12 @@ from starlette.responses import Response
 
 from gateway import access
 from gateway.access import owner_filter
-from gateway.crud import mirrors
+from gateway.crud import devices, mirrors
 from gateway.errors import not_found
 from gateway.mappers import Hrefs, mirror_usage_point
 from gateway.models import MeterReadingRow, MirrorRow
 from gateway.peer import Peer
+from gateway.postrate import mirror_post_rate
 from gateway.routes.common import Routes, answer, list_query, parse_body, path_id
 from gateway.runtime import GatewayRuntime
 from gateway.sep2http import empty_response
@@ -43,22 +44,30 @@ async def mirror_usage_point_list(request: Request, rt: GatewayRuntime, peer: Pe
     query = list_query(request, rt)
     owner = owner_filter(peer)
 
-    def fetch(session: Session) -> tuple[list[MirrorRow], dict[int, list[MeterReadingRow]], int]:
+    def fetch(
+        session: Session,
+    ) -> tuple[list[MirrorRow], dict[int, list[MeterReadingRow]], int, dict[str, int]]:
         rows, total = mirrors.page(session, owner, query.start, query.limit)
         ids = [row.id for row in rows if row.id is not None]
-        return rows, mirrors.current_meter_readings_of(session, ids), total
+        rates = devices.post_rates(session, _parties(rows))
+        return rows, mirrors.current_meter_readings_of(session, ids), total, rates
 
-    rows, meter_readings, total = await rt.read(fetch)
-    post_rate = rt.settings.post_rate
+    rows, meter_readings, total, rates = await rt.read(fetch)
+    default = rt.settings.post_rate
     return answer(
         rt,
         MirrorUsagePointList(
             href=Hrefs.mup_list,
-            poll_rate=rt.settings.poll_rate,
+            poll_rate=rt.settings.poll_rate_of("mup"),
             all=total,
             results=len(rows),
             items=tuple(
-                mirror_usage_point(row, meter_readings[row.id or 0], rt.codec, post_rate)
+                mirror_usage_point(
+                    row,
+                    meter_readings[row.id or 0],
+                    rt.codec,
+                    mirror_post_rate(row.device_lfdi, row.owner_lfdi, rates, default),
+                )
                 for row in rows
             ),
         ),
@@ -82,14 +91,23 @@ async def mirror_usage_point_one(request: Request, rt: GatewayRuntime, peer: Pee
         await rt.write(rt.ingest.delete_mirror_job(peer, mirror_id))
         return empty_response(204)
 
-    def fetch(session: Session) -> tuple[MirrorRow | None, list[MeterReadingRow]]:
+    def fetch(
+        session: Session,
+    ) -> tuple[MirrorRow | None, list[MeterReadingRow], dict[str, int]]:
         row = mirrors.live(session, mirror_id)
         if row is None:
-            return None, []
-        return row, mirrors.current_meter_readings(session, mirror_id)
+            return None, [], {}
+        rates = devices.post_rates(session, _parties([row]))
+        return row, mirrors.current_meter_readings(session, mirror_id), rates
 
-    row, meter_readings = await rt.read(fetch)
+    row, meter_readings, rates = await rt.read(fetch)
     if row is None:
         raise not_found(f"no mirror {mirror_id}")
     access.require_owner(peer, row.owner_lfdi, f"mirror {mirror_id}")
-    return answer(rt, mirror_usage_point(row, meter_readings, rt.codec, rt.settings.post_rate))
+    rate = mirror_post_rate(row.device_lfdi, row.owner_lfdi, rates, rt.settings.post_rate)
+    return answer(rt, mirror_usage_point(row, meter_readings, rt.codec, rate))
+
+
+def _parties(rows: list[MirrorRow]) -> set[str]:
+    """The LFDIs whose postRates the mirrors ``rows`` may show."""
+    return {lfdi for row in rows for lfdi in (row.device_lfdi, row.owner_lfdi)}

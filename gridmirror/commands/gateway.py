@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from gateway import admin as admin_types
     from gateway.db import Database
     from gridmirror.config import Settings
 
@@ -175,19 +176,49 @@ def delete_mirrors(lfdi: str | None, cert_file: Path | None) -> None:
 
 
 @gateway.command("set-post-rate")
-@click.option("--lfdi", help="Only this device's mirrors (default: every mirror).")
-@click.option("--seconds", type=click.IntRange(1, 86_400), help="The postRate to give them.")
-@click.option("--reset", is_flag=True, help="Give them the server's postRate again.")
+@click.option("--lfdi", help="The device (default: every registered device).")
+@click.option("--seconds", type=click.IntRange(1, 86_400), help="The postRate to give it.")
+@click.option("--reset", is_flag=True, help="Give it the server's postRate again.")
 def set_post_rate(lfdi: str | None, seconds: int | None, reset: bool) -> None:
-    """Change the postRate of mirrors at run time (clients see it when they re-read)."""
+    """Give a device its own postRate, at run time: its EndDevice, its mirrors and the
+    mirrors it creates show it (clients see it when they re-read)."""
     from gateway import admin
 
     if (seconds is None) == (not reset):
         raise click.ClickException("give exactly one of --seconds and --reset")
+    settings = _settings()
+    default = settings.gateway.post_rate
     device = _lfdi(lfdi, None) if lfdi is not None else None
-    count = admin.set_post_rate(_database(_settings()), device, None if reset else seconds)
-    rate = "the server's postRate" if reset else f"postRate {seconds} s"
-    click.echo(f"{count} mirror(s) now use {rate}")
+    try:
+        change = admin.set_post_rate(_database(settings), device, seconds, default)
+    except admin.NotRegistered as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(post_rate_report(change, seconds, default, every=device is None))
+
+
+def post_rate_report(
+    change: admin_types.PostRateChange, seconds: int | None, default: int, *, every: bool
+) -> str:
+    """What ``set-post-rate`` tells the operator (one line)."""
+    now = f"postRate {seconds} s" if seconds is not None else f"the server's postRate, {default} s"
+    shown = ", ".join(
+        f"{rate} s" + (f" ({count})" if len(change.mirrors) > 1 else "")
+        for rate, count in change.mirrors.items()
+    )
+    mirrors = sum(change.mirrors.values())
+    if every:
+        later = f"devices registered later get the server's ({default} s)"
+        return (
+            f"{len(change.devices)} EndDevice(s) now show {now}; "
+            + (f"{mirrors} mirror(s) show {shown}" if mirrors else "there are no mirrors")
+            + f"; {later}"
+        )
+    ((device_id, lfdi, before),) = change.devices
+    was = f"{before} s, its own" if before is not None else f"the server's, {default} s"
+    rate = seconds if seconds is not None else default
+    have = f"its {mirrors} mirror(s) show {shown}" if mirrors else "it has no mirrors yet"
+    theirs = f"{have}; new mirrors of it will show {rate} s"
+    return f"EndDevice /edev/{device_id} (LFDI {lfdi}): {now} (was {was}); {theirs}"
 
 
 def _lfdi(lfdi: str | None, cert_file: Path | None) -> str:

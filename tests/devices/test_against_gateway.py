@@ -135,7 +135,9 @@ def gateway_settings(tmp_path: Path, **changes: object) -> GatewaySettings:
 @pytest.fixture
 async def gateway(tmp_path: Path, campus_pki: Pki, codec: Codec) -> AsyncIterator[Gateway]:
     name = f"gm-meters-test-{uuid.uuid4().hex[:10]}"
-    settings = gateway_settings(tmp_path, mdns=True, mdns_name=name)
+    # .local only: xmDNS (.site) would go out on the machine's shared IPv6 network, and is
+    # tested in a network namespace of its own (tests/gateway/test_xmdns.py)
+    settings = gateway_settings(tmp_path, mdns=True, xmdns=False, mdns_name=name)
     gw = Gateway(settings, Sep2Settings(), campus_pki, PkiSettings(), codec=codec)
     await gw.start()
     try:
@@ -175,6 +177,7 @@ async def test_the_campus_finds_the_gateway_by_mdns_and_every_reading_is_stored_
     campus = load_campus()
     settings = FleetSettings(
         discovery_instance=gateway.settings.mdns_name,
+        discovery_site=False,
         start_rate=200,
         xsd_sample_rate=1.0,
         der_mirror=True,

@@ -79,11 +79,11 @@ async def test_browse_finds_our_instance_among_others() -> None:
         await _advertise(ours, 4443, {**GOOD, "https": "4443"}),
     ]
     try:
-        found = await discover(5.0, instance=ours)
+        found = await discover(5.0, instance=ours, site=False)  # .local only, as below
         assert found.instance == ours
         assert found.dcap_url == "https://127.0.0.1:4443/dcap"
         with pytest.raises(DiscoveryError, match="no usable instance"):
-            await discover(1.0, instance=f"gm-absent-{uuid.uuid4().hex[:8]}")
+            await discover(1.0, instance=f"gm-absent-{uuid.uuid4().hex[:8]}", site=False)
     finally:
         for zc, info in ads:
             await zc.async_unregister_service(info)
@@ -95,7 +95,7 @@ async def test_browse_explains_why_nothing_was_usable() -> None:
     zc, info = await _advertise(name, 4444, {**GOOD, "level": "-S2"})
     try:
         with pytest.raises(DiscoveryError, match="level") as err:
-            await discover(2.0, instance=name)
+            await discover(2.0, instance=name, site=False)
         assert "meters.server_url" in str(err.value)
     finally:
         await zc.async_unregister_service(info)

@@ -7,6 +7,7 @@ with that meter's certificate, TLS 1.2 and CCM8, as a meter connects.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
@@ -66,11 +67,25 @@ def codec() -> Codec:
 StartGateway = Callable[..., AbstractAsyncContextManager[Gateway]]
 
 
+def gateway_process_env(**extra: str) -> dict[str, str]:
+    """The environment of a ``gridmirror gateway`` subprocess in a test: both listeners on
+    ephemeral ports (the defaults, 8443 and 8080, may be held by anything on this machine)
+    and no DNS-SD. ``extra`` adds ``GRIDMIRROR_*`` variables."""
+    return dict(
+        os.environ,
+        GRIDMIRROR_GATEWAY__MDNS="false",
+        GRIDMIRROR_GATEWAY__PORT="0",
+        GRIDMIRROR_GATEWAY__API_PORT="0",
+        **extra,
+    )
+
+
 def gateway_starter(pki: Pki, codec: Codec, database_url: str) -> StartGateway:
-    """A function starting gateways on ``database_url``, settings overridden by keyword."""
+    """A function starting gateways on ``database_url``, settings overridden by keyword
+    (``sep2=Sep2Settings(...)`` for the protocol core's)."""
 
     @asynccontextmanager
-    async def start(**overrides: Any) -> AsyncIterator[Gateway]:
+    async def start(sep2: Sep2Settings | None = None, **overrides: Any) -> AsyncIterator[Gateway]:
         values: dict[str, Any] = {
             "host": "127.0.0.1",
             "port": 0,
@@ -82,7 +97,7 @@ def gateway_starter(pki: Pki, codec: Codec, database_url: str) -> StartGateway:
         }
         values.update(overrides)
         gateway = Gateway(
-            GatewaySettings(**values), Sep2Settings(), pki, PkiSettings(), codec=codec
+            GatewaySettings(**values), sep2 or Sep2Settings(), pki, PkiSettings(), codec=codec
         )
         await gateway.start()
         try:

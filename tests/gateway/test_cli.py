@@ -4,7 +4,6 @@ SIGTERM drains and exits 0, kill -9 loses nothing that was acknowledged."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import signal
 import subprocess
@@ -23,7 +22,7 @@ from certs.tls import client_context
 from gateway.db import open_database
 from gridmirror.cli import cli
 from sep2 import Codec, EndDevice
-from tests.gateway.conftest import METERS, SEP2_HEADERS, readings, site_mup
+from tests.gateway.conftest import METERS, SEP2_HEADERS, gateway_process_env, readings, site_mup
 
 NOW = int(time.time()) // 60 * 60 - 3600
 
@@ -81,6 +80,32 @@ def test_register_unregister_and_delete_mirrors(data: Path, pki: Pki) -> None:
     )
 
 
+def test_set_post_rate_says_what_it_changed(data: Path, pki: Pki, database_url: str) -> None:
+    def gateway(*args: str) -> Result:
+        env = {"GRIDMIRROR_GATEWAY__DATABASE_URL": database_url}
+        return CliRunner().invoke(cli, ["--data-dir", str(data), "gateway", *args], env=env)
+
+    lfdi = pki.device(METERS[0]).lfdi
+    refused = one_line_error(gateway("set-post-rate", "--lfdi", lfdi, "--seconds", "30"))
+    assert f"{lfdi} is not registered" in refused and "register-device" in refused
+    assert gateway("register-device", "--lfdi", lfdi).exit_code == 0
+    given = gateway("set-post-rate", "--lfdi", lfdi, "--seconds", "30")
+    assert given.output.splitlines() == [
+        f"EndDevice /edev/1 (LFDI {lfdi}): postRate 30 s (was the server's, 15 s); "
+        "it has no mirrors yet; new mirrors of it will show 30 s"
+    ]
+    reset = gateway("set-post-rate", "--lfdi", lfdi, "--reset")
+    assert reset.output.splitlines() == [
+        f"EndDevice /edev/1 (LFDI {lfdi}): the server's postRate, 15 s (was 30 s, its own); "
+        "it has no mirrors yet; new mirrors of it will show 15 s"
+    ]
+    every = gateway("set-post-rate", "--seconds", "20")
+    assert every.output.splitlines() == [
+        "1 EndDevice(s) now show postRate 20 s; there are no mirrors; "
+        "devices registered later get the server's (15 s)"
+    ]
+
+
 def test_one_line_errors(tmp_path: Path, data: Path) -> None:
     assert "certs init" in one_line_error(run(tmp_path / "empty", "gateway", "--no-mdns"))
     assert "40 hex" in one_line_error(run(data, "gateway", "register-device", "--lfdi", "abc"))
@@ -96,12 +121,7 @@ def test_one_line_errors(tmp_path: Path, data: Path) -> None:
 
 class Process:
     def __init__(self, data: Path) -> None:
-        env = dict(
-            os.environ,
-            GRIDMIRROR_GATEWAY__MDNS="false",
-            GRIDMIRROR_GATEWAY__PORT="0",
-            GRIDMIRROR_GATEWAY__API_PORT="0",
-        )
+        env = gateway_process_env()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gridmirror", "--data-dir", str(data), "gateway"],
             stdout=subprocess.PIPE,

@@ -46,15 +46,19 @@ def latest(
 
 
 def campus_rows(
-    net: float, pv: float, battery: float, received_at: float = NOW - 1
+    net: float,
+    pv: float,
+    battery: float,
+    received_at: float = NOW - 1,
+    own_post_rate: int | None = None,
 ) -> DashboardRows:
     a, b = "A" * 40, "B" * 40
     return DashboardRows(
-        devices=[Device(a, 1, 0), Device(b, 2, 0)],
+        devices=[Device(a, 1, 0, own_post_rate), Device(b, 2, 0)],
         mirrors=[
-            Mirror(1, a, "house-1", SITE, True, None),
-            Mirror(2, a, "house-1 DER", DER, False, None),
-            Mirror(3, b, "flat-2", SITE, True, None),
+            Mirror(1, a, "house-1", SITE, True, a),
+            Mirror(2, a, "house-1 DER", DER, False, a),
+            Mirror(3, b, "flat-2", SITE, True, b),
         ],
         latest=[
             latest(1, 72, 12, 1, 1500, energy_register="import", wh=1500, received_at=received_at),
@@ -126,6 +130,14 @@ def test_a_meter_goes_offline_after_three_post_rates() -> None:
         return snap["meters"][1]["online"]
 
     assert house_online(NOW - 45) and not house_online(NOW - 46)
+
+
+def test_a_meter_with_its_own_post_rate_is_online_by_it() -> None:
+    def house_online(received_at: float) -> bool:
+        rows = campus_rows(1, 1, 1, received_at, own_post_rate=60)
+        return build_snapshot(rows, {}, now=NOW, post_rate=15)["meters"][1]["online"]
+
+    assert house_online(NOW - 180) and not house_online(NOW - 181)
 
 
 def test_the_fleet_list_is_capped_but_the_totals_are_not() -> None:

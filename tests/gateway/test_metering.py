@@ -10,6 +10,7 @@ from certs.pki import Pki
 from sep2 import (
     Codec,
     DateTimeInterval,
+    FunctionSetAssignments,
     MeterReading,
     MeterReadingList,
     MirrorMeterReading,
@@ -21,9 +22,12 @@ from sep2 import (
     ReadingType,
     UsagePoint,
     UsagePointList,
+    parse_mrid,
 )
+from sep2.settings import Sep2Settings
 from tests.gateway.conftest import (
     METERS,
+    PEN,
     StartGateway,
     client,
     get,
@@ -122,3 +126,34 @@ async def test_usage_points_meter_readings_sets_and_readings(
         assert codec.parse((await get(c, one.href or "")).content, Reading) == one
         assert (await get(c, sets_href + "/99")).status_code == 404
         assert (await get(c, (one.href or "").rsplit("/", 1)[0] + "/999999")).status_code == 404
+
+
+async def test_server_made_mrids_carry_the_pen_in_the_configured_form(
+    start_gateway: StartGateway, pki: Pki, codec: Codec
+) -> None:
+    """FunctionSetAssignments and the direct ReadingSet: hex by default, decimal if asked
+    (the same database served twice: the mRIDs are made when answered, not stored)."""
+    meter = pki.device(METERS[0])
+    made: dict[str, tuple[str, str]] = {}
+    for form in ("hex", "decimal"):
+        async with (
+            start_gateway(sep2=Sep2Settings(pen=PEN, mrid_pen_format=form)) as gw,
+            client(gw, METERS[0]) as c,
+        ):
+            if form == "hex":
+                href = await register(c, pki, METERS[0], codec)
+                mup = (await post(c, "/mup", site_mup(meter.lfdi), codec)).headers["location"]
+                posted = await post(c, mup, readings(meter.lfdi, NOW, 100, 1), codec)
+                assert posted.status_code == 201, posted.headers
+            fsa = codec.parse((await get(c, href + "/fsa/1")).content, FunctionSetAssignments)
+            listed = codec.parse((await get(c, mup.replace("mup", "upt") + "/mr?l=10")).content,
+                                 MeterReadingList)  # fmt: skip
+            mr = next(m for m in listed.items if m.reading_link is not None)  # posted to
+            assert mr.reading_set_list_link is not None
+            sets_href = mr.reading_set_list_link.href
+            direct = codec.parse((await get(c, sets_href + "/0")).content, ReadingSet)
+            made[form] = (fsa.mrid, direct.mrid)
+    assert [m[-8:] for m in made["hex"]] == ["00007ED9", "00007ED9"]
+    assert [m[-8:] for m in made["decimal"]] == ["00032473", "00032473"]
+    assert [m[:24] for m in made["hex"]] == [m[:24] for m in made["decimal"]]
+    assert all(parse_mrid(m).issued_by(PEN) for m in (*made["hex"], *made["decimal"]))

@@ -180,11 +180,14 @@ def test_every_revision_upgrades_to_head_keeping_its_rows(database_url: str) -> 
         database = open_database(database_url)
         try:
             with database.write.begin() as connection:
-                for table in reversed(sqlalchemy.inspect(connection).get_table_names()):
+                # dependants first: the previous round's rows hold foreign keys
+                present = sqlalchemy.MetaData()
+                present.reflect(connection)
+                for table in reversed(present.sorted_tables):
                     connection.exec_driver_sql(
-                        f'DROP TABLE IF EXISTS "{table}" CASCADE'
+                        f'DROP TABLE IF EXISTS "{table.name}" CASCADE'
                         if connection.dialect.name == "postgresql"
-                        else f'DROP TABLE IF EXISTS "{table}"'
+                        else f'DROP TABLE IF EXISTS "{table.name}"'
                     )
                 command.upgrade(migrations.alembic_config(connection), revision)
             written = fill(database.write)

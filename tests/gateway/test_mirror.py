@@ -6,6 +6,7 @@ import time
 from dataclasses import replace
 from decimal import Decimal
 
+import httpx
 import pytest
 from sqlalchemy import text
 
@@ -13,6 +14,7 @@ from certs.pki import Pki
 from sep2 import (
     Codec,
     DateTimeInterval,
+    EndDevice,
     Error,
     MirrorMeterReading,
     MirrorMeterReadingList,
@@ -103,20 +105,80 @@ async def test_mirror_created_overwritten_listed_and_deleted(
         assert (await post(c, "/mup", mup, codec)).status_code == 201
 
 
-async def test_operator_changes_the_post_rate_at_run_time(
+async def test_a_device_keeps_its_own_post_rate_on_everything_it_has_and_makes(
+    start_gateway: StartGateway, pki: Pki, codec: Codec, database_url: str
+) -> None:
+    """set-post-rate gives the device a postRate: its EndDevice, the mirrors it has and
+    those it creates later show it, across a restart; others keep the server's."""
+    from gateway import admin
+    from gateway.db import open_database
+
+    meter, other = pki.device(METERS[0]), pki.device(METERS[1])
+
+    def set_rate(lfdi: str | None, seconds: int | None) -> admin.PostRateChange:
+        return admin.set_post_rate(open_database(database_url), lfdi, seconds, 15)
+
+    async def shown(c: httpx.AsyncClient, *hrefs: str) -> list[int | None]:
+        rates = []
+        for href in hrefs:
+            body = (await get(c, href)).content
+            kind = EndDevice if href.startswith("/edev") else MirrorUsagePoint
+            rates.append(codec.parse(body, kind).post_rate)
+        return rates
+
+    async with (
+        start_gateway(post_rate=15) as gw,
+        client(gw, METERS[0]) as c,
+        client(gw, METERS[1]) as d,
+    ):
+        edev = await register(c, pki, METERS[0], codec)
+        edev_other = await register(d, pki, METERS[1], codec)
+        # no mirrors yet: the EndDevice shows it at once, the first mirror from its creation
+        first = set_rate(meter.lfdi, 30)
+        assert (first.devices, first.mirrors) == (((int(edev[6:]), meter.lfdi, None),), {})
+        assert await shown(c, edev) == [30]
+        site = (await post(c, "/mup", site_mup(meter.lfdi), codec)).headers["location"]
+        der = site_mup(meter.lfdi, "der", role_flags=RoleFlags.IS_MIRROR | RoleFlags.IS_DER)
+        mine = (await post(c, "/mup", der, codec)).headers["location"]
+        theirs = (await post(d, "/mup", site_mup(other.lfdi), codec)).headers["location"]
+        assert await shown(c, edev, site, mine) == [30, 30, 30]
+        listed = codec.parse((await get(c, "/mup?l=10")).content, MirrorUsagePointList)
+        assert [m.post_rate for m in listed.items] == [30, 30]
+        assert await shown(d, edev_other, theirs) == [15, 15]
+        changed = set_rate(meter.lfdi, 45)
+        assert (changed.devices[0][2], changed.mirrors) == (30, {45: 2})
+    async with start_gateway(post_rate=15) as gw, client(gw, METERS[0]) as c:  # a restart
+        assert await shown(c, edev, site, mine) == [45, 45, 45]
+        back = set_rate(meter.lfdi, None)
+        assert (back.devices[0][2], back.mirrors) == (45, {15: 2})
+        assert await shown(c, edev, site) == [15, 15]
+        every = set_rate(None, 20)
+        assert [lfdi for _, lfdi, _ in every.devices] == [meter.lfdi, other.lfdi]
+        assert every.mirrors == {20: 3}
+        assert await shown(c, edev, site) == [20, 20]
+    with pytest.raises(admin.NotRegistered, match="not registered"):
+        set_rate(pki.device(METERS[2]).lfdi, 30)
+
+
+async def test_an_aggregators_mirrors_show_the_mirrored_devices_post_rate_else_its_own(
     start_gateway: StartGateway, pki: Pki, codec: Codec, database_url: str
 ) -> None:
     from gateway import admin
     from gateway.db import open_database
 
-    meter = pki.device(METERS[0])
-    async with start_gateway(post_rate=15) as gw, client(gw, METERS[0]) as c:
-        await register(c, pki, METERS[0], codec)
-        location = (await post(c, "/mup", site_mup(meter.lfdi), codec)).headers["location"]
-        assert admin.set_post_rate(open_database(database_url), meter.lfdi, 60) == 1
-        assert codec.parse((await get(c, location)).content, MirrorUsagePoint).post_rate == 60
-        assert admin.set_post_rate(open_database(database_url), None, None) == 1
-        assert codec.parse((await get(c, location)).content, MirrorUsagePoint).post_rate == 15
+    agg, one, two = (pki.device(s) for s in (AGGREGATOR, METERS[0], METERS[1]))
+    async with start_gateway(post_rate=15) as gw, client(gw, AGGREGATOR) as c:
+        await register(c, pki, AGGREGATOR, codec)
+        of_one = (await post(c, "/mup", site_mup(one.lfdi), codec)).headers["location"]
+        of_two = (await post(c, "/mup", site_mup(two.lfdi), codec)).headers["location"]
+        admin.register_device(open_database(database_url), one.lfdi, 111115)
+        admin.set_post_rate(open_database(database_url), agg.lfdi, 60, 15)
+        admin.set_post_rate(open_database(database_url), one.lfdi, 30, 15)
+        rates = [
+            codec.parse((await get(c, href)).content, MirrorUsagePoint).post_rate
+            for href in (of_one, of_two)
+        ]
+    assert rates == [30, 60]  # the mirrored device's own first, then its creator's
 
 
 async def test_readings_are_stored_once_and_pairs_reach_the_outbox(

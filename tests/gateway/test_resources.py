@@ -12,6 +12,7 @@ from lxml import etree
 from certs.pki import Pki
 from gateway import admin
 from gateway.db import open_database
+from gateway.settings import GatewaySettings
 from sep2 import (
     Codec,
     DeviceCapability,
@@ -20,8 +21,10 @@ from sep2 import (
     EndDeviceList,
     FunctionSetAssignments,
     FunctionSetAssignmentsList,
+    MirrorUsagePointList,
     Registration,
     Time,
+    UsagePointList,
     mrid_for,
 )
 from tests.gateway.conftest import (
@@ -196,3 +199,36 @@ async def test_no_client_certificate_no_access(start_gateway: StartGateway) -> N
         async with httpx.AsyncClient(base_url=gw.url, verify=ctx) as anonymous:
             with pytest.raises(httpx.HTTPError):  # the handshake requires a certificate
                 await anonymous.get("/dcap")
+
+
+async def test_each_list_answers_its_own_poll_rate_else_the_global_one(
+    start_gateway: StartGateway, pki: Pki, codec: Codec
+) -> None:
+    rates = {"dcap": 300, "edev": 301, "fsa": 302, "mup": 60}  # upt left to poll_rate
+    async with (
+        start_gateway(poll_rate=600, poll_rates=rates) as gw,
+        client(gw, METERS[0]) as c,
+    ):
+        href = await register(c, pki, METERS[0], codec)
+        answered = {
+            "dcap": codec.parse((await get(c, "/dcap")).content, DeviceCapability).poll_rate,
+            "edev": codec.parse((await get(c, "/edev")).content, EndDeviceList).poll_rate,
+            "fsa": codec.parse(
+                (await get(c, href + "/fsa")).content, FunctionSetAssignmentsList
+            ).poll_rate,
+            "mup": codec.parse((await get(c, "/mup")).content, MirrorUsagePointList).poll_rate,
+            "upt": codec.parse((await get(c, "/upt")).content, UsagePointList).poll_rate,
+            "tm": codec.parse((await get(c, "/tm")).content, Time).poll_rate,
+        }
+    assert answered == {**rates, "upt": 600, "tm": 600}
+
+
+def test_poll_rates_come_from_the_settings_and_refuse_unknown_lists() -> None:
+    settings = GatewaySettings(poll_rate=120, poll_rates={"mup": 30})
+    assert [settings.poll_rate_of(r) for r in ("dcap", "edev", "fsa", "mup", "upt")] == [
+        120, 120, 120, 30, 120,
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="derp"):
+        GatewaySettings(poll_rates={"derp": 30})
+    with pytest.raises(ValueError, match="greater than or equal to 1"):
+        GatewaySettings(poll_rates={"dcap": 0})

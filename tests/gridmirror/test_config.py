@@ -49,3 +49,14 @@ def test_cli_reports_a_missing_config_in_one_line(tmp_path: Path) -> None:
     assert result.exit_code != 0
     assert "does not exist" in result.output
     assert "Traceback" not in result.output
+
+
+def test_poll_rates_per_list_from_toml_and_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = tmp_path / "g.toml"
+    cfg.write_text("[gateway]\npoll_rate = 600\n[gateway.poll_rates]\ndcap = 300\nmup = 60\n")
+    monkeypatch.setenv("GRIDMIRROR_GATEWAY__POLL_RATES__MUP", "120")
+    s = load_settings(cfg)
+    assert (s.gateway.poll_rate_of("dcap"), s.gateway.poll_rate_of("mup")) == (300, 120)
+    assert s.gateway.poll_rate_of("upt") == 600

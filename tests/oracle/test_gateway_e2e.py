@@ -4,7 +4,6 @@ gateway's lifespan puts it on the embedded chain, and every reading verifies."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import signal
 import subprocess
@@ -33,7 +32,14 @@ from oracle.verify import verify_reading
 from schemas import official_xsd_bytes
 from sep2 import Codec, Schema, Sep2Settings
 from tests.certs.seeding import HW_TYPE, PKI_TIME
-from tests.gateway.conftest import client, post, readings, register, site_mup
+from tests.gateway.conftest import (
+    client,
+    gateway_process_env,
+    post,
+    readings,
+    register,
+    site_mup,
+)
 from tests.oracle.harness import bridge_settings, check_converged, open_bridge
 
 pytestmark = pytest.mark.timeout(180)
@@ -161,7 +167,7 @@ async def test_gridmirror_gateway_runs_the_bridge_in_its_process(
         CliRunner().invoke, cli, ["--data-dir", str(data), "chain", "init"]
     )
     assert init.exit_code == 0, init.output
-    env = dict(os.environ, GRIDMIRROR_GATEWAY__MDNS="false", GRIDMIRROR_GATEWAY__PORT="0")
+    env = gateway_process_env()
     proc = subprocess.Popen(
         [sys.executable, "-m", "gridmirror", "--data-dir", str(data), "gateway"],
         stdout=subprocess.PIPE,

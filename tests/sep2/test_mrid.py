@@ -6,7 +6,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sep2 import Codec, MirrorUsagePoint, Mrid, mrid_for, normalise_mrid, parse_mrid
+from sep2 import (
+    Codec,
+    MirrorUsagePoint,
+    Mrid,
+    Sep2Settings,
+    mrid_for,
+    normalise_mrid,
+    parse_mrid,
+    pen_digits,
+)
 from sep2.settings import DOCUMENTATION_PEN
 
 names = st.lists(st.text(max_size=20), min_size=1, max_size=4)
@@ -22,6 +31,27 @@ def test_mrid_is_128_bits_with_the_pen_in_the_low_32(pen: int, parts: list[str])
     assert parse_mrid(mrid).pen == pen
     assert parse_mrid(mrid).issued_by(pen)
     assert not parse_mrid(mrid).is_placeholder
+
+
+@given(st.integers(0, 99_999_999), names)
+def test_the_decimal_form_differs_only_in_the_pen_digits(pen: int, parts: list[str]) -> None:
+    hex_form = mrid_for(pen, *parts)
+    decimal = mrid_for(pen, *parts, pen_format="decimal")
+    assert decimal[:24] == hex_form[:24] and decimal[24:] == f"{pen:08d}"
+    assert parse_mrid(decimal).decimal_pen == pen and parse_mrid(decimal).issued_by(pen)
+    assert pen_digits(pen, "decimal") == decimal[24:] and pen_digits(pen) == hex_form[24:]
+
+
+def test_a_decimal_pen_needs_at_most_8_digits() -> None:
+    assert mrid_for(99_999_999, "x", pen_format="decimal").endswith("99999999")
+    with pytest.raises(ValueError, match="more than 8 decimal digits"):
+        mrid_for(100_000_000, "x", pen_format="decimal")
+    with pytest.raises(ValueError, match="unknown PEN format"):
+        pen_digits(1, "octal")  # type: ignore[arg-type]
+    assert Sep2Settings(mrid_pen_format="decimal").pen == DOCUMENTATION_PEN  # the default fits
+    with pytest.raises(ValueError, match="at most 8 digits"):
+        Sep2Settings(pen=100_000_000, mrid_pen_format="decimal")
+    assert Sep2Settings().mrid_pen_format == "hex"
 
 
 @given(pens, names)
