@@ -84,6 +84,8 @@ class Settled:
     lfdi: str
     minted_wh: int
     net_export_wh: int
+    withheld_wh: int = 0
+    """Positive net export above the meter's mint cap, not minted."""
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,9 @@ def read_rows(session: Session, *, epochs: int = 24, dead_letters: int = 50) -> 
         [
             Settled(*r)
             for r in run(
-                select(_S.c.epoch, _S.c.lfdi, _S.c.minted_wh, _S.c.net_export_wh).where(
+                select(
+                    _S.c.epoch, _S.c.lfdi, _S.c.minted_wh, _S.c.net_export_wh, _S.c.withheld_wh
+                ).where(
                     _S.c.epoch >= min(e.epoch for e in recent)
                 )
             )

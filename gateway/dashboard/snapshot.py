@@ -12,7 +12,15 @@ emulated meters use, devices.mirror, which any 2030.5 meter may use the same way
 - load = net + PV - battery (what the premises consume: net import plus what the PV
   makes, less what goes into the battery), only when the meter has a DER mirror.
 
+A meter's *campus role* is read from what it mirrors: a DER mirror with a battery power
+reading makes it a hybrid, one with PV only a prosumer, and no DER mirror a consumer (so a
+prosumer whose meter does not mirror its DER shows as a consumer; the demo's meters mirror
+theirs). Its 2030.5 roleFlags (the site mirror's) are shown beside it.
+
 A meter is *online* when its last reading arrived within three of its postRates.
+
+Settlement, per epoch and meter (oracle.settled): net export (export minus import over
+the epoch), minted and withheld Wh, and in words why nothing was minted (:func:`why`).
 """
 
 from __future__ import annotations
@@ -39,6 +47,9 @@ class MeterView(TypedDict):
     name: str
     sfdi: int
     role: str
+    """Campus role: consumer, prosumer or hybrid (see the module's docstring)."""
+    role_flags: str
+    """The site mirror's 2030.5 roleFlags, by name (e.g. isMirror|isPremisesAggregationPoint)."""
     owner: str | None
     online: bool
     last_reading: int | None
@@ -58,6 +69,18 @@ class MeterView(TypedDict):
     settled_epochs: int
 
 
+class SettlementView(TypedDict):
+    """One meter settled in one epoch."""
+
+    meter: str
+    net_export_wh: int
+    """Export minus import over the epoch (negative: the meter imported on balance)."""
+    minted_wh: int
+    withheld_wh: int
+    why: str
+    """Why the minted figure is what it is, in words (:func:`why`)."""
+
+
 class EpochView(TypedDict):
     """One cleared epoch with what each meter was minted."""
 
@@ -67,6 +90,8 @@ class EpochView(TypedDict):
     minted_wh: int
     by_meter: dict[str, int]
     """Minted Wh by meter name (meters minted nothing are left out)."""
+    meters: list[SettlementView]
+    """Every meter settled in the epoch, minted or not, by name."""
 
 
 class DeadLetterView(TypedDict):
@@ -143,10 +168,22 @@ def build_snapshot(
     meters.sort(key=lambda m: (m["name"], m["lfdi"]))
     names = {m["lfdi"]: m["name"] for m in meters}
 
+    roles = {m["lfdi"]: m["role"] for m in meters}
     by_epoch: dict[int, dict[str, int]] = defaultdict(dict)
+    settled_in: dict[int, list[SettlementView]] = defaultdict(list)
     for s in rows.settlements:
+        name = names.get(s.lfdi, s.lfdi)
         if s.minted_wh:
-            by_epoch[s.epoch][names.get(s.lfdi, s.lfdi)] = s.minted_wh
+            by_epoch[s.epoch][name] = s.minted_wh
+        settled_in[s.epoch].append(
+            {
+                "meter": name,
+                "net_export_wh": s.net_export_wh,
+                "minted_wh": s.minted_wh,
+                "withheld_wh": s.withheld_wh,
+                "why": why(s.net_export_wh, s.minted_wh, s.withheld_wh, roles.get(s.lfdi, "")),
+            }
+        )
     epochs: list[EpochView] = [
         {
             "epoch": e.epoch,
@@ -154,6 +191,7 @@ def build_snapshot(
             "settled": e.settled,
             "minted_wh": e.minted_wh,
             "by_meter": dict(sorted(by_epoch.get(e.epoch, {}).items())),
+            "meters": sorted(settled_in.get(e.epoch, []), key=lambda v: v["meter"]),
         }
         for e in sorted(rows.epochs, key=lambda e: e.epoch)
     ]
@@ -190,6 +228,41 @@ def build_snapshot(
     }
 
 
+def why(net_export_wh: int, minted_wh: int, withheld_wh: int, role: str) -> str:
+    """Why a meter's settlement minted what it did, in words for the page.
+
+    The program mints the positive net export of the epoch (export minus import deltas)
+    up to the meter's cap; ``role`` (campus role) only chooses the words for a net import.
+    """
+    if withheld_wh > 0:
+        return f"net export above the meter's mint cap: {withheld_wh:,} Wh withheld"
+    if minted_wh > 0:
+        return "net export minted"
+    if net_export_wh == 0:
+        return "no net flow in the epoch"
+    if role == "consumer":
+        return "net import: no generation behind the meter"
+    if role == "hybrid":
+        return "net import: load and battery charging took all the PV made"
+    return "net import: the load took all the PV made"
+
+
+def role_flag_names(flags: int) -> str:
+    """2030.5 roleFlags by their schema names, joined by ``|`` ("none" for 0)."""
+    return "|".join(name for flag, name in _FLAG_NAMES.items() if flags & flag) or "none"
+
+
+_FLAG_NAMES = {
+    RoleFlags.IS_MIRROR: "isMirror",
+    RoleFlags.IS_PREMISES_AGGREGATION_POINT: "isPremisesAggregationPoint",
+    RoleFlags.IS_PEV: "isPEV",
+    RoleFlags.IS_DER: "isDER",
+    RoleFlags.IS_REVENUE_QUALITY: "isRevenueQuality",
+    RoleFlags.IS_DC: "isDC",
+    RoleFlags.IS_SUBMETER: "isSubmeter",
+}
+
+
 def _meter(
     lfdi: str,
     sfdi: int,
@@ -206,6 +279,7 @@ def _meter(
         "name": (site.description if site and site.description else None) or lfdi[:12],
         "sfdi": sfdi,
         "role": "",
+        "role_flags": role_flag_names(site.role_flags) if site is not None else "none",
         "owner": None,
         "online": False,
         "last_reading": None,
@@ -247,12 +321,12 @@ def _meter(
                     view["battery_w"] = value
             elif is_der and (r.uom, r.kind) == (_NA, _NA):
                 view["soc_pct"] = value
-    parts = ["site" if site else "device"]
-    if view["pv_w"] is not None:
-        parts.append("PV")
-    if view["battery_w"] is not None:
-        parts.append("battery")
-    view["role"] = " + ".join(parts)
+    has_battery = any(
+        (r.uom, r.kind, r.flow_direction) == (_W, _POWER, _FORWARD)
+        for m in der
+        for r in latest_of.get(m.id, [])
+    )
+    view["role"] = "hybrid" if has_battery else "prosumer" if der else "consumer"
     if der and view["net_w"] is not None:
         view["load_w"] = view["net_w"] + (view["pv_w"] or 0.0) - (view["battery_w"] or 0.0)
     elif view["net_w"] is not None and view["net_w"] >= 0:

@@ -105,8 +105,14 @@ def demo(
                 )
             }
         ),
+        # The meters mirror what is behind them (PV, battery, state of charge): the view
+        # and the dashboard show it, and the page tells the campus roles from it.
         fleet=settings.meters.model_copy(
-            update={"replay_hours": replay_hours, "speed": speed if replay_hours else 1.0}
+            update={
+                "replay_hours": replay_hours,
+                "speed": speed if replay_hours else 1.0,
+                "der_mirror": True,
+            }
         ),
         campus=campus,
         directory=_directory(settings),

@@ -69,6 +69,12 @@ class MeterRow:
     phase: str
     power_w: int | None
     """Average net power over its last sample (positive: importing)."""
+    pv_w: int | None
+    """Average PV output over its last sample (None: no PV)."""
+    battery_w: int | None
+    """Average battery power over its last sample, + charging (None: no battery)."""
+    soc_pct: float | None
+    """Battery state of charge at its last sample, % (None: no battery)."""
     import_wh: int | None
     export_wh: int | None
     confirmed: int
@@ -141,6 +147,15 @@ def take(
                 role=spec.role,
                 phase=status.phase.value if status is not None else MeterPhase.STARTING.value,
                 power_w=telemetry.power_w if telemetry is not None else None,
+                pv_w=telemetry.pv_w if telemetry is not None and spec.pv_kwp > 0 else None,
+                battery_w=(
+                    telemetry.battery_w if telemetry is not None and spec.battery else None
+                ),
+                soc_pct=(
+                    telemetry.soc_permille / 10
+                    if telemetry is not None and telemetry.soc_permille is not None
+                    else None
+                ),
                 import_wh=sample.import_wh if sample is not None else None,
                 export_wh=sample.export_wh if sample is not None else None,
                 confirmed=ledger.confirmed_by_meter.get(lfdi, 0),

@@ -54,6 +54,14 @@ def _kwh(wh: int | None, digits: int = 1) -> str:
     return "-" if wh is None else f"{wh / 1000:,.{digits}f}"
 
 
+def _w(watts: int | None) -> str:
+    return "-" if watts is None else f"{watts:,}"
+
+
+def _soc(pct: float | None) -> str:
+    return "-" if pct is None else f"{pct:.1f}"
+
+
 WIDE = 120  # terminal columns from which the meters' table names their buildings
 
 
@@ -64,7 +72,9 @@ def _meter_table(rows: tuple[MeterRow, ...], wide: bool) -> Table:
         table.add_column("building", overflow="ellipsis", max_width=30, no_wrap=True)
     table.add_column("role", no_wrap=True, min_width=8)
     table.add_column("state", no_wrap=True, min_width=8)
-    for header in ("power W", "imp kWh", "exp kWh", "on chain", "minted kWh"):
+    # Behind the meter (PV, battery, SoC) only when there is room for it.
+    behind = ("PV W", "batt W", "SoC %") if wide else ()
+    for header in ("net W", *behind, "imp kWh", "exp kWh", "pairs on chain", "minted kWh"):
         table.add_column(header, justify="right", no_wrap=True)
     for row in rows:
         table.add_row(
@@ -72,7 +82,8 @@ def _meter_table(rows: tuple[MeterRow, ...], wide: bool) -> Table:
             *((row.building,) if wide else ()),
             row.role,
             Text(row.phase, style=_PHASE_STYLE.get(row.phase, "")),
-            "-" if row.power_w is None else f"{row.power_w:,}",
+            _w(row.power_w),
+            *((_w(row.pv_w), _w(row.battery_w), _soc(row.soc_pct)) if wide else ()),
             _kwh(row.import_wh),
             _kwh(row.export_wh),
             f"{row.confirmed:,}",
@@ -97,13 +108,13 @@ def render(snapshot: Snapshot, width: int = WIDE) -> RenderableType:
         sim_clock(s),
     )
     figures.add_row(
-        "readings",
+        "2030.5 Readings",
         f"{s.readings:,} ({s.readings_per_s:,.0f}/s)",
         "pairs stored",
         f"{s.accepted:,}",
     )
     figures.add_row(
-        "on chain",
+        "pairs on chain",
         f"{s.confirmed:,} pairs ({s.confirmed_per_s:,.0f}/s)",
         "on the way",
         f"{s.open:,}",
@@ -134,7 +145,7 @@ def status_line(snapshot: Snapshot) -> str:
     s = snapshot
     return (
         f"demo {s.elapsed_s:.0f}s | {sim_clock(s)} | meters {s.meters_online}/{len(s.meters)} "
-        f"online | readings {s.readings} ({s.readings_per_s:.0f}/s) | pairs stored "
+        f"online | 2030.5 Readings {s.readings} ({s.readings_per_s:.0f}/s) | pairs stored "
         f"{s.accepted}, confirmed {s.confirmed} ({s.confirmed_per_s:.0f}/s), on the way "
         f"{s.open}, dead {s.dead} | epochs cleared {s.epochs_cleared} | minted "
         f"{s.minted_wh / 1000:.3f} kWh"
@@ -147,7 +158,7 @@ def summary(snapshot: Snapshot) -> list[str]:
     producers = sorted((r for r in s.meters if r.minted_wh > 0), key=lambda r: -r.minted_wh)
     lines = [
         f"demo stopped after {s.elapsed_s:.0f} s; campus time {sim_clock(s)}",
-        f"  meters: {len(s.meters)}; readings accepted by the gateway: {s.readings}",
+        f"  meters: {len(s.meters)}; 2030.5 Readings accepted by the gateway: {s.readings}",
         f"  register pairs stored: {s.accepted}; confirmed on chain: {s.confirmed}; "
         f"still on the way: {s.open}; dead letters: {s.dead}",
         f"  epochs cleared: {s.epochs_cleared}; minted: {s.minted_wh / 1000:.3f} kWh",

@@ -23,7 +23,7 @@ from gateway.dashboard.rows import (
     OutboxCount,
     Settled,
 )
-from gateway.dashboard.snapshot import build_snapshot
+from gateway.dashboard.snapshot import build_snapshot, role_flag_names, why
 from gateway.launch import Gateway
 from sep2 import Codec, RoleFlags
 from tests.gateway.conftest import METERS, StartGateway, client, post, readings, register, site_mup
@@ -78,7 +78,11 @@ def campus_rows(
         ],
         minted=[MeterMinted(a, 900, 2)],
         epochs=[Epoch(2_000_001, 1, 400, NOW), Epoch(2_000_000, 1, 500, NOW)],
-        settlements=[Settled(2_000_000, a, 500, 500), Settled(2_000_001, a, 400, 400)],
+        settlements=[
+            Settled(2_000_000, a, 500, 500),
+            Settled(2_000_001, a, 400, 400),
+            Settled(2_000_001, b, 0, -250),
+        ],
         dead_letters=[DeadLetter(7, b, int(NOW) - 60, 9, "refused: too much energy")],
         owners={a: "Owner1111"},
     )
@@ -104,7 +108,8 @@ def test_the_snapshot_of_a_small_campus() -> None:
     snap = build_snapshot(campus_rows(200, 1000, 300), {"minted_wh": 0}, now=NOW, post_rate=15)
     house, flat = snap["meters"][1], snap["meters"][0]  # sorted by name
     assert (flat["name"], house["name"]) == ("flat-2", "house-1")
-    assert house["role"] == "site + PV + battery" and flat["role"] == "site"
+    assert house["role"] == "hybrid" and flat["role"] == "consumer"
+    assert house["role_flags"] == "isMirror|isPremisesAggregationPoint"
     assert (house["import_wh"], house["export_wh"], house["soc_pct"]) == (1500, 700, 55.5)
     assert (house["confirmed"], house["pending"], house["dead"]) == (40, 3, 0)
     assert (house["minted_wh"], house["settled_epochs"], house["owner"]) == (900, 2, "Owner1111")
@@ -113,6 +118,13 @@ def test_the_snapshot_of_a_small_campus() -> None:
     assert [e["epoch"] for e in snap["epochs"]] == [2_000_000, 2_000_001]
     assert snap["epochs"][0]["start"] == 2_000_000 * 900
     assert snap["epochs"][1]["by_meter"] == {"house-1": 400}
+    # every meter settled in the epoch, minted or not, and why
+    assert snap["epochs"][1]["meters"] == [
+        {"meter": "flat-2", "net_export_wh": -250, "minted_wh": 0, "withheld_wh": 0,
+         "why": "net import: no generation behind the meter"},
+        {"meter": "house-1", "net_export_wh": 400, "minted_wh": 400, "withheld_wh": 0,
+         "why": "net export minted"},
+    ]  # fmt: skip
     assert snap["dead_letters"][0]["meter"] == "flat-2"
     totals = snap["totals"]
     assert (totals["meters"], totals["online"], totals["dead"], totals["minted_wh"]) == (
@@ -122,6 +134,34 @@ def test_the_snapshot_of_a_small_campus() -> None:
         900,
     )
     json.dumps(snap)  # JSON-ready as it is
+
+
+@given(
+    net=st.integers(-10**9, 10**9),
+    withheld=st.integers(0, 10**6),
+    role=st.sampled_from(["consumer", "prosumer", "hybrid"]),
+)
+def test_why_names_the_reason_of_every_settlement(net: int, withheld: int, role: str) -> None:
+    minted = max(0, net - withheld) if net > 0 else 0
+    withheld = min(withheld, max(0, net))
+    said = why(net, minted, withheld, role)
+    if withheld:
+        assert f"{withheld:,} Wh withheld" in said
+    elif minted:
+        assert said == "net export minted"
+    elif net < 0:
+        assert said.startswith("net import")
+        assert ("battery" in said) == (role == "hybrid")
+    else:
+        assert said == "no net flow in the epoch"
+
+
+def test_role_flags_by_their_schema_names() -> None:
+    assert role_flag_names(DER) == "isMirror|isDER"
+    assert role_flag_names(0) == "none"
+    assert role_flag_names(int(RoleFlags.IS_SUBMETER | RoleFlags.IS_REVENUE_QUALITY)) == (
+        "isRevenueQuality|isSubmeter"
+    )
 
 
 def test_a_meter_goes_offline_after_three_post_rates() -> None:

@@ -175,6 +175,8 @@ def test_the_view_shows_every_meter_the_figures_and_where_to_look() -> None:
         assert f"http://127.0.0.1:8080{url}" in text
     assert "https://127.0.0.1:8443/dcap" in text and "gm-demo" in text
     assert "2027-01-15 15:00 UTC+7 (replay 50%)" in text  # the campus' local time
+    assert "PV W" in text and "SoC %" in text  # what is behind each meter, when wide
+    assert "2030.5 Readings" in text and "pairs on chain" in text  # what each count counts
 
 
 def test_a_narrow_terminal_loses_the_buildings_not_the_figures() -> None:
@@ -185,6 +187,7 @@ def test_a_narrow_terminal_loses_the_buildings_not_the_figures() -> None:
         assert spec.serial in text
     assert "/api/v1" not in text  # no REST listener given: only the 2030.5 URL
     assert "12.345" in text and "4,321" in text
+    assert "PV W" not in text
     assert WIDE > 80
 
 

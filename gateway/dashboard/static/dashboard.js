@@ -14,6 +14,14 @@ function fmt(value, digits = 0) {
     minimumFractionDigits: digits });
 }
 
+// Axis labels short enough for the 56 px left of a chart's box (1.2M, 350k, 25).
+function compact(value) {
+  const a = Math.abs(value);
+  if (a >= 1e6) return `${fmt(value / 1e6, a % 1e6 ? 1 : 0)}M`;
+  if (a >= 1e4) return `${fmt(value / 1e3, a % 1e3 ? 1 : 0)}k`;
+  return fmt(value);
+}
+
 function power(watts) {
   if (watts === null || watts === undefined) return "–";
   return Math.abs(watts) >= 1000 ? `${fmt(watts / 1000, 2)} kW` : `${fmt(watts)} W`;
@@ -71,7 +79,7 @@ function axes(ctx, box, range) {
   for (let v = range.min; v <= range.max + range.unit / 2; v += range.unit) {
     const y = box.y + box.h - ((v - range.min) / (range.max - range.min)) * box.h;
     ctx.beginPath(); ctx.moveTo(box.x, y); ctx.lineTo(box.x + box.w, y); ctx.stroke();
-    ctx.fillText(fmt(v), box.x - 4, y);
+    ctx.fillText(compact(v), box.x - 4, y);
   }
 }
 
@@ -182,6 +190,7 @@ function render(snap) {
     tr.className = m.online ? "online" : "offline";
     cell(tr, m.name, "name", true);
     cell(tr, m.role, "role", true);
+    cell(tr, m.role_flags, "role_flags", true);
     cell(tr, m.online ? "yes" : "no", "online", true);
     cell(tr, time(m.last_reading), "last_reading", true);
     cell(tr, fmt(m.import_wh), "import_wh");
@@ -207,6 +216,15 @@ function render(snap) {
     cell(tr, Object.entries(e.by_meter).map(([k, v]) => `${k} ${fmt(v)}`).join(", ") || "–",
       "by_meter", true);
   });
+  const settled = [...snap.epochs].reverse().flatMap((e) => e.meters.map((s) => ({ ...s, start: e.start })));
+  fillTable("settlements", settled, (tr, s) => {
+    cell(tr, time(s.start), "start", true);
+    cell(tr, s.meter, "meter", true);
+    cell(tr, fmt(s.net_export_wh), "net_export_wh");
+    cell(tr, fmt(s.minted_wh), "minted_wh");
+    cell(tr, fmt(s.withheld_wh), "withheld_wh");
+    cell(tr, s.why, "why", true);
+  });
   fillTable("dead", snap.dead_letters, (tr, d) => {
     cell(tr, String(d.id), "id", true);
     cell(tr, d.meter, "meter", true);
@@ -222,7 +240,7 @@ function render(snap) {
     { name: "battery", color: COLORS.battery, values: snap.meters.map((m) => m.battery_w) },
   ]);
   barChart(document.getElementById("chart-confirmed"), names, [
-    { name: "confirmed", color: COLORS.bar, values: snap.meters.map((m) => m.confirmed) },
+    { name: "pairs confirmed", color: COLORS.bar, values: snap.meters.map((m) => m.confirmed) },
   ]);
   barChart(document.getElementById("chart-epochs"),
     snap.epochs.map((e) => time(e.start).slice(11, 16)),
