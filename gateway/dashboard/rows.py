@@ -199,9 +199,7 @@ def read_rows(session: Session, *, epochs: int = 24, dead_letters: int = 50) -> 
             for r in run(
                 select(
                     _S.c.epoch, _S.c.lfdi, _S.c.minted_wh, _S.c.net_export_wh, _S.c.withheld_wh
-                ).where(
-                    _S.c.epoch >= min(e.epoch for e in recent)
-                )
+                ).where(_S.c.epoch >= min(e.epoch for e in recent))
             )
         ]
         if recent

@@ -148,9 +148,7 @@ def take(
                 phase=status.phase.value if status is not None else MeterPhase.STARTING.value,
                 power_w=telemetry.power_w if telemetry is not None else None,
                 pv_w=telemetry.pv_w if telemetry is not None and spec.pv_kwp > 0 else None,
-                battery_w=(
-                    telemetry.battery_w if telemetry is not None and spec.battery else None
-                ),
+                battery_w=(telemetry.battery_w if telemetry is not None and spec.battery else None),
                 soc_pct=(
                     telemetry.soc_permille / 10
                     if telemetry is not None and telemetry.soc_permille is not None

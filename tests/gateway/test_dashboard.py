@@ -137,7 +137,7 @@ def test_the_snapshot_of_a_small_campus() -> None:
 
 
 @given(
-    net=st.integers(-10**9, 10**9),
+    net=st.integers(-(10**9), 10**9),
     withheld=st.integers(0, 10**6),
     role=st.sampled_from(["consumer", "prosumer", "hybrid"]),
 )
