@@ -194,6 +194,19 @@ class GatewaySettings(BaseModel):
         le=60,
         description="Seconds between the dashboard's snapshots (one database read each).",
     )
+    dashboard_history_hours: float = Field(
+        default=24.0,
+        gt=0,
+        le=24 * 31,
+        description="Hours of fleet power the dashboard's history chart shows (15-min epochs).",
+    )
+    dashboard_utc_offset_hours: float = Field(
+        default=0.0,
+        ge=-12,
+        le=14,
+        description="The site's clock (offset from UTC) the dashboard shows times in; the "
+        "demo sets it to its campus' offset.",
+    )
 
     def poll_rate_of(self, resource: PollList) -> int:
         """The pollRate ``resource`` answers: its own setting, else ``poll_rate``."""

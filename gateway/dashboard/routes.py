@@ -20,12 +20,14 @@ from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.staticfiles import StaticFiles
 
+from gateway.dashboard.history import EpochPower, Window, fleet_history
 from gateway.dashboard.rows import read_rows
 from gateway.dashboard.snapshot import Snapshot, build_snapshot
 from gateway.runtime import GatewayRuntime
 from oracle.status import STATS
 
 STATIC = Path(__file__).parent / "static"
+HISTORY_EVERY_S = 10.0
 router = APIRouter(include_in_schema=False)
 
 
@@ -45,6 +47,32 @@ class SnapshotSource:
         self._lock = asyncio.Lock()
         self._snapshot: Snapshot | None = None
         self.reads = 0
+        self._history: tuple[float, list[EpochPower]] | None = None
+        self._history_lock = asyncio.Lock()  # apart: a snapshot never waits for it
+        self.history_reads = 0
+
+    @property
+    def utc_offset_hours(self) -> float:
+        """The site's clock the page shows times in."""
+        return self._runtime.settings.dashboard_utc_offset_hours
+
+    @property
+    def history_interval(self) -> float:
+        """How old the history may get: an epoch is 15 minutes, so ten seconds is plenty
+        (and at least the snapshot's interval)."""
+        return max(self.interval, HISTORY_EVERY_S)
+
+    async def history(self) -> tuple[float, list[EpochPower]]:
+        """The fleet's power by epoch over the last ``dashboard_history_hours``, and when
+        it was read; read again at most once per :attr:`history_interval`."""
+        async with self._history_lock:
+            now = self._clock()
+            if self._history is None or now - self._history[0] >= self.history_interval:
+                window = Window.ending(now, self._runtime.settings.dashboard_history_hours)
+                epochs = await self._runtime.read(lambda s: fleet_history(s, window))
+                self.history_reads += 1
+                self._history = (now, epochs)
+            return self._history
 
     async def current(self) -> Snapshot:
         """The snapshot, fresh if the last one is ``interval`` old."""
@@ -82,6 +110,32 @@ async def page() -> Response:
 async def state(request: Request) -> Response:
     """One snapshot as JSON."""
     return JSONResponse(await _source(request).current())
+
+
+@router.get("/dashboard/history.json")
+async def history(request: Request) -> Response:
+    """Fleet power by 15-minute epoch (gateway.dashboard.history), with the site's clock."""
+    source = _source(request)
+    read_at, epochs = await source.history()
+    offset = source.utc_offset_hours
+    return JSONResponse(
+        {
+            "generated_at": read_at,
+            "utc_offset_hours": offset,
+            "zone": zone_name(offset),
+            "epochs": epochs,
+        }
+    )
+
+
+def zone_name(offset_hours: float) -> str:
+    """The fixed zone of an offset as the page names it: UTC, UTC+7, UTC+5:30, UTC-3."""
+    if offset_hours == 0:
+        return "UTC"
+    minutes = round(abs(offset_hours) * 60)
+    sign = "+" if offset_hours > 0 else "-"
+    hours, rest = divmod(minutes, 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
 
 
 @router.get("/dashboard/events")

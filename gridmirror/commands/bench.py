@@ -384,3 +384,45 @@ def bench_api(
         raise click.ClickException(f"{refused} reading(s) refused: the figures do not count")
     if not all(r.consistent for r in results):
         raise click.ClickException("the database does not hold every accepted reading")
+
+
+@bench.command("history")
+@click.option(
+    "--meters", default=10_000, show_default=True, type=click.IntRange(1, 99_999),
+    help="Meters whose day of readings the database holds.",
+)  # fmt: skip
+@click.option(
+    "--step", "step_s", default=900, show_default=True, type=click.IntRange(60, 3600),
+    help="Seconds between a meter's samples.",
+)  # fmt: skip
+@click.option(
+    "--database-url", help="An empty database to fill (default: a SQLite file in a temp dir)."
+)
+@click.option("--repeats", default=3, show_default=True, type=click.IntRange(1, 100))
+def history(meters: int, step_s: int, database_url: str | None, repeats: int) -> None:
+    """Time the dashboard's fleet history (15-minute epochs) over a day of readings."""
+    import tempfile
+    import time
+
+    from gateway.db import DatabaseError, open_database
+    from gridmirror.bench import history as bench_history
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = database_url or f"sqlite:///{Path(tmp) / 'history.db'}"
+        try:
+            database = open_database(url, synchronous="normal")
+            database.ensure_schema()
+        except DatabaseError as exc:
+            raise click.ClickException(str(exc)) from None
+        try:
+            t0 = time.perf_counter()
+            seeded = bench_history.seed(database.write, meters, start=1_800_000_000, step_s=step_s)
+            click.echo(
+                f"history: {seeded.rows:,} readings of {meters:,} meters (a sample every "
+                f"{step_s} s for 24 h) written in {time.perf_counter() - t0:,.0f} s"
+            )
+            click.echo(
+                bench_history.report(bench_history.time_history(database.read, seeded, repeats))
+            )
+        finally:
+            database.dispose()

@@ -89,6 +89,8 @@ def demo(
     if no_mdns:
         gateway_updates["mdns"] = False
     campus = _campus(settings, count)
+    # the dashboard tells the time on the campus' clock
+    gateway_updates["dashboard_utc_offset_hours"] = campus.site.utc_offset_hours
     pki = _pki(settings)
     plan = DemoPlan(
         gateway=settings.gateway.model_copy(update=gateway_updates),

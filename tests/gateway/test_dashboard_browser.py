@@ -170,3 +170,87 @@ async def test_the_dashboard_shows_the_meters_and_updates(
         await gateway.stop()
     print(f"dashboard screenshot: {shot}")
     assert shot.stat().st_size > 10_000
+
+
+async def test_the_dashboard_draws_the_replayed_day(
+    tmp_path: Path, codec: Codec, request: pytest.FixtureRequest
+) -> None:
+    """Meters replay the last 24 h in seconds; the history chart, read from the database,
+    then spans the day: PV around the campus' solar noon, none at night."""
+    require(os.access(CHROMIUM, os.X_OK), f"Debian's chromium at {CHROMIUM}")
+    from playwright.async_api import async_playwright
+
+    full = load_campus()
+    campus = Campus(site=full.site, meter=full.meters[:METERS])
+    serials = [m.serial for m in campus.meters]
+    pki: Pki = init_pki(tmp_path / "pki", serials, hw_type=CLIENT_HW_TYPE).pki
+    url = f"sqlite:///{tmp_path / 'gateway.db'}"
+    offset = campus.site.utc_offset_hours
+    gateway = Gateway(
+        GatewaySettings(
+            port=0, api_port=0, database_url=url, post_rate=300, mdns=False,
+            sqlite_synchronous="normal", dashboard_interval=0.5,
+            dashboard_utc_offset_hours=offset,
+        ),
+        Sep2Settings(), pki, PkiSettings(), codec=codec,
+    )  # fmt: skip
+    await gateway.start()
+    fleet = Fleet(
+        campus,
+        FleetSettings(
+            server_url=gateway.url,
+            start_rate=200,
+            der_mirror=True,
+            replay_hours=24,
+            speed=4000,
+        ),
+        pki,
+        codec,
+        32473,
+        state_dir=tmp_path / "meters",
+        hw_type=CLIENT_HW_TYPE,
+    )
+    stop = asyncio.Event()
+    runner = asyncio.create_task(fleet.run(stop))
+    shot = tmp_path / "dashboard-history.png"
+    try:
+        deadline = time.monotonic() + 90
+        while not fleet.timeline.live() and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+        assert fleet.timeline.live(), "the replay did not finish"
+        await asyncio.sleep(2)  # the last replayed POSTs
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+            )
+            page = await browser.new_page(viewport={"width": 1400, "height": 1800})
+            await page.goto(f"{gateway.api_url}/dashboard")
+            await page.wait_for_function(
+                "Number(document.getElementById('chart-history').dataset.epochs || 0) >= 90",
+                timeout=30_000,
+            )
+            history = await page.evaluate("fetch('/dashboard/history.json').then((r) => r.json())")
+            caption = await page.locator("figcaption .zone").first.inner_text()
+            await page.screenshot(path=str(shot), full_page=True)
+            await browser.close()
+    finally:
+        stop.set()
+        if not runner.done():
+            await runner
+        await gateway.stop()
+    print(f"dashboard history screenshot: {shot}")
+    assert caption == "UTC+7"
+    epochs = history["epochs"]
+    assert len(epochs) >= 90  # points across the replayed day
+
+    def local_hour(epoch: dict[str, float]) -> float:
+        return ((epoch["start"] + 450) / 3600 + offset) % 24
+
+    noon = [e["pv_w"] for e in epochs if 11 <= local_hour(e) < 14]
+    night = [e["pv_w"] for e in epochs if local_hour(e) < 4 or local_hour(e) >= 21]
+    assert noon and all(pv is not None and pv > 1_000 for pv in noon)
+    assert night and all(pv == 0 for pv in night)
+    # the campus imports all day (a meter's first epoch has no register base: from the
+    # third epoch on, every meter has one)
+    assert [e for e in epochs[2:] if e["import_w"] <= 0] == []
+    assert shot.stat().st_size > 10_000

@@ -5,8 +5,7 @@
 
 const COLORS = { load: "#3b6fd8", pv: "#e6a413", battery: "#2f9e6e", net: "#b5446e",
   bar: "#3b6fd8", axis: "#6b7385", grid: "#e4e7ec" };
-const HISTORY_POINTS = 300; // fleet power points kept for the time chart
-const history = [];
+const HISTORY_EVERY_MS = 10_000; // the server reads the history at most every 10 s
 
 function fmt(value, digits = 0) {
   if (value === null || value === undefined) return "–";
@@ -31,9 +30,14 @@ function energy(wh) {
   return Math.abs(wh) >= 1000 ? `${fmt(wh / 1000, 3)} kWh` : `${fmt(wh)} Wh`;
 }
 
+// Times are shown on the site's clock (gateway.dashboard_utc_offset_hours), named by
+// ZONE, which /dashboard/history.json tells; UTC until it has.
+let OFFSET_S = 0;
+let ZONE = "UTC";
+
 function time(unix) {
   if (unix === null || unix === undefined) return "–";
-  return new Date(unix * 1000).toISOString().replace("T", " ").slice(0, 19);
+  return new Date((unix + OFFSET_S) * 1000).toISOString().replace("T", " ").slice(0, 19);
 }
 
 function cell(row, text, field, isText) {
@@ -138,44 +142,81 @@ function legend(ctx, canvas, series) {
   });
 }
 
+// Lines over time; points: [{t, <key>: value or null}], labels on the site's clock.
 function lineChart(canvas, points, series) {
   const ctx = setup(canvas);
   const box = { x: 60, y: 18, w: canvas.width - 70, h: canvas.height - 40 };
-  if (points.length < 2) {
+  const values = points.flatMap((p) => series.map((s) => p[s.key])).filter((v) => v !== null);
+  if (points.length < 2 || !values.length) {
     ctx.fillStyle = COLORS.axis;
-    ctx.fillText("collecting…", box.x + 10, box.y + 20);
+    ctx.fillText("no readings in the window yet", box.x + 10, box.y + 20);
     return;
   }
-  const values = points.flatMap((p) => series.map((s) => p[s.key]));
   const range = niceRange(Math.min(0, ...values), Math.max(0, ...values));
   axes(ctx, box, range);
   const t0 = points[0].t, t1 = points[points.length - 1].t;
   const xOf = (t) => box.x + ((t - t0) / Math.max(1, t1 - t0)) * box.w;
+  // hour ticks on the site's clock, every 3 h (or every hour for short windows)
+  const every = (t1 - t0) > 6 * 3600 ? 3 * 3600 : 3600;
+  ctx.fillStyle = COLORS.axis;
+  ctx.textAlign = "center";
+  ctx.textBaseline = "top";
+  for (let t = Math.ceil((t0 + OFFSET_S) / every) * every - OFFSET_S; t <= t1; t += every) {
+    ctx.fillText(time(t).slice(11, 16), xOf(t), box.y + box.h + 4);
+  }
   series.forEach((s) => {
     ctx.strokeStyle = s.color;
     ctx.lineWidth = 2;
     ctx.beginPath();
-    points.forEach((p, i) => {
-      const x = xOf(p.t), y = yOf(box, range, p[s.key]);
-      if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+    let drawing = false;
+    points.forEach((p) => {
+      const v = p[s.key];
+      if (v === null || v === undefined) { drawing = false; return; }
+      const x = xOf(p.t), y = yOf(box, range, v);
+      if (drawing) ctx.lineTo(x, y); else ctx.moveTo(x, y);
+      drawing = true;
     });
     ctx.stroke();
   });
   ctx.lineWidth = 1;
-  ctx.fillStyle = COLORS.axis;
-  ctx.textAlign = "left";
-  ctx.textBaseline = "top";
-  ctx.fillText(time(t0).slice(11), box.x, box.y + box.h + 4);
-  ctx.textAlign = "right";
-  ctx.fillText(time(t1).slice(11), box.x + box.w, box.y + box.h + 4);
   legend(ctx, canvas, series.map((s) => ({ name: s.name, color: s.color })));
+}
+
+// --- the history (fleet power by 15-minute epoch, from the database) ---------------------
+
+function renderHistory(h) {
+  OFFSET_S = Math.round(h.utc_offset_hours * 3600);
+  ZONE = h.zone;
+  document.querySelectorAll(".zone").forEach((el) => { el.textContent = ZONE; });
+  // each epoch's means drawn at its middle
+  const points = h.epochs.map((e) => ({ t: e.start + 450, import: e.import_w,
+    export: e.export_w, pv: e.pv_w, battery: e.battery_w }));
+  lineChart(document.getElementById("chart-history"), points, [
+    { key: "import", name: "import", color: COLORS.net },
+    { key: "export", name: "export", color: COLORS.load },
+    { key: "pv", name: "PV", color: COLORS.pv },
+    { key: "battery", name: "battery (+ charging)", color: COLORS.battery },
+  ]);
+  const chart = document.getElementById("chart-history");
+  chart.dataset.epochs = String(h.epochs.length);
+  chart.dataset.generatedAt = String(h.generated_at);
+}
+
+async function pollHistory() {
+  try {
+    const answer = await fetch("/dashboard/history.json", { cache: "no-store" });
+    if (answer.ok) renderHistory(await answer.json());
+  } catch (err) {
+    // the gateway restarts or is gone: the event stream's badge says so; try again later
+  }
+  setTimeout(pollHistory, HISTORY_EVERY_MS);
 }
 
 // --- one snapshot --------------------------------------------------------------------------
 
 function render(snap) {
   const t = snap.totals;
-  document.getElementById("updated").textContent = `updated ${time(snap.generated_at)} UTC`;
+  document.getElementById("updated").textContent = `updated ${time(snap.generated_at)} ${ZONE}`;
   document.getElementById("updated").dataset.generatedAt = String(snap.generated_at);
   document.getElementById("t-online").textContent = `${t.online} / ${t.meters}`;
   document.getElementById("t-net").textContent = power(t.net_w);
@@ -246,14 +287,6 @@ function render(snap) {
     snap.epochs.map((e) => time(e.start).slice(11, 16)),
     [{ name: "minted", color: COLORS.pv, values: snap.epochs.map((e) => e.minted_wh) }]);
 
-  if (!history.length || history[history.length - 1].t !== snap.generated_at) {
-    history.push({ t: snap.generated_at, net: t.net_w, pv: t.pv_w });
-    if (history.length > HISTORY_POINTS) history.shift();
-  }
-  lineChart(document.getElementById("chart-history"), history, [
-    { key: "net", name: "net import", color: COLORS.net },
-    { key: "pv", name: "PV", color: COLORS.pv },
-  ]);
   document.body.dataset.snapshots = String(Number(document.body.dataset.snapshots || 0) + 1);
 }
 
@@ -271,4 +304,5 @@ function connect() {
   };
 }
 
+pollHistory();
 connect();
