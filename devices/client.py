@@ -16,7 +16,12 @@ A :class:`MeterClient` runs one meter for as long as the fleet runs:
    4xx it logs the answer once and does not send those readings again (the registers are
    cumulative: the next pair carries their energy), except 404 (its mirror is gone: set
    up again and re-post) and 413 (split the batch).
-4. **Re-read** its MirrorUsagePoint every pollRate to notice a new postRate.
+4. **Re-read** the MirrorUsagePoint list every pollRate to notice a new postRate (or
+   that its mirror is gone).
+
+Answers are read as a client reads them (``Codec.parse_answer``): extensions in foreign
+namespaces (a CSIP-AUS server's ``csipaus:ConnectionPointLink``) are set aside and kept in
+``MeterClient.extensions``, the rest is checked against the XSD.
 
 Everything the meter does is reported to :class:`~devices.stats.FleetStats`. The HTTP
 session and the codec are shared by the fleet (:class:`GatewayLink`); the TLS context is
@@ -31,7 +36,7 @@ import hashlib
 import logging
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import aiohttp
@@ -52,6 +57,7 @@ from sep2 import (
     EndDevice,
     EndDeviceList,
     Error,
+    Extension,
     MirrorUsagePoint,
     MirrorUsagePointList,
     Registration,
@@ -124,6 +130,8 @@ class GatewayLink:
     timeout: aiohttp.ClientTimeout
     setup_gate: asyncio.Semaphore | None = None
     """Bounds how many meters set up at once (each setup is several requests)."""
+    extensions_seen: set[str] = field(default_factory=set)
+    """Foreign-namespace extensions the server's answers carried (logged once each)."""
 
     def resolve(self, href: str) -> URL:
         """An href from the server (usually a path) as an absolute URL."""
@@ -178,6 +186,9 @@ class MeterClient:
         self.post_rate = post_rate or settings.proposed_post_rate or DEFAULT_POST_RATE
         self.poll_s: float = settings.mup_poll_s or DEFAULT_POLL_RATE
         self.mup_url: URL | None = None
+        self.mup_list_url: URL | None = None
+        self.extensions: dict[str, tuple[Extension, ...]] = {}
+        """The extensions the server's last answer at each path carried."""
         self.ready = False
         self._fresh_setup = False
         self._retry_at = 0.0  # real time before which no request is made
@@ -185,6 +196,11 @@ class MeterClient:
         self._flush_at = 0.0  # real time before which a replaying meter does not post
         self._shedding = False
         self._batch = settings.samples_per_post
+        # CSIP-AUS servers check that readings fall on the minute and that intervals are
+        # whole minutes: the grid is then made of minutes, the first interval included.
+        self._align = 60 if settings.profile == "csip-aus" else 1
+        if self._align > 1 and self.model.time_ms % (self._align * 1000):
+            self.model.step_to(-(-self.model.time_ms // (self._align * 1000)) * self._align)
         self._last_time = self.model.time_ms // 1000
         if len(self.buffer):
             self._last_time = max(self._last_time, self.buffer.newest_time() - self.faults.skew_s)
@@ -263,8 +279,9 @@ class MeterClient:
 
     def _grid_after(self, t: int) -> int:
         """The first reading time of this meter's grid strictly after ``t``."""
-        rate = self.post_rate
-        phase = int(self._phase_fraction * rate)
+        align = self._align
+        rate = -(-self.post_rate // align) * align  # whole minutes under CSIP-AUS
+        phase = int(self._phase_fraction * rate) // align * align
         return ((t - phase) // rate + 1) * rate + phase
 
     def _read_due(self) -> None:
@@ -331,7 +348,7 @@ class MeterClient:
         dcap = await self._get(self.link.dcap_url, DeviceCapability)
         edev = await self._find_or_register(dcap)
         await self._check_registration(edev)
-        mup_list_url = await self._mirror_list_url(dcap)
+        mup_list_url = self.mup_list_url = await self._mirror_list_url(dcap)
         self.mup_url, mup = await self._find_or_create_mirror(mup_list_url, self.mirror)
         if self.der is not None:
             self.der_url, _ = await self._find_or_create_mirror(mup_list_url, self.der)
@@ -447,16 +464,27 @@ class MeterClient:
         self.status.post_rate = rate
 
     async def poll_mirror(self) -> None:
-        """Re-read the MirrorUsagePoint: notices a new postRate, or a mirror that is gone."""
-        assert self.mup_url is not None
+        """Re-read the MirrorUsagePoint list at its pollRate, as CSIP-AUS servers expect of
+        a client that posts (GET-MUP-2): notices a new postRate, or a mirror that is gone.
+        The mirror itself is read only when the list leaves its postRate out."""
+        assert self.mup_url is not None and self.mup_list_url is not None
         self._poll_at = self.timeline.clock() + self.poll_s
-        try:
-            mup = await self._get(self.mup_url, MirrorUsagePoint)
-        except RequestFailed as exc:
-            if exc.status == 404:
-                self._lost_mirror()
-                return
-            raise
+        pages = await self._list_pages(self.mup_list_url, MirrorUsagePointList)
+        if self.settings.mup_poll_s is None and pages[0].poll_rate:
+            self.poll_s = pages[0].poll_rate
+        mine = [m for p in pages for m in p.items if m.mrid == self.mirror.mup_mrid]
+        if not mine:
+            self._lost_mirror()
+            return
+        mup = mine[0]
+        if mup.post_rate is None:
+            try:
+                mup = await self._get(self.mup_url, MirrorUsagePoint)
+            except RequestFailed as exc:
+                if exc.status == 404:
+                    self._lost_mirror()
+                    return
+                raise
         self._apply_post_rate(mup)
 
     def _lost_mirror(self) -> None:
@@ -596,12 +624,30 @@ class MeterClient:
     async def _get(self, url: URL, expect: type[T]) -> T:
         answer = await self._send("GET", url)
         try:
-            return self.link.codec.parse(answer.body, expect)
+            # An answer, read as a client reads: a national profile's extensions
+            # (CSIP-AUS and others) are set aside, the rest checked against the XSD.
+            document = self.link.codec.parse_answer_document(answer.body, expect)
         except Sep2ParseError as exc:
             raise RequestFailed(
                 ErrorKind.PROTOCOL,
                 f"GET {url.path}: the answer is not a valid {expect.xml_name}: {exc}",
             ) from None
+        if document.extensions:
+            self.extensions[url.path] = document.extensions
+            self._note_extensions(url, document.extensions)
+        resource: T = document.resource  # type: ignore[assignment]
+        return resource
+
+    def _note_extensions(self, url: URL, extensions: tuple[Extension, ...]) -> None:
+        seen = self.link.extensions_seen
+        for extension in extensions:
+            if extension.qualified not in seen:
+                seen.add(extension.qualified)
+                log.debug(
+                    f"{self.serial}: GET {url.path}: set aside the extension "
+                    f"{extension.qualified} in {extension.parent}",
+                    extra={"serial": self.serial, "extension": extension.qualified},
+                )
 
     async def _send(
         self, method: str, url: URL, body: bytes | None = None, *, drop_answer: bool = False
@@ -676,7 +722,7 @@ class MeterClient:
         if not body:
             return f" ({said[2:]})" if said else ""
         try:
-            error = self.link.codec.parse(body, Error)
+            error = self.link.codec.parse_answer(body, Error)
         except Exception:  # a body that is not a 2030.5 Error is shown as text
             text = body[:200].decode("utf-8", "replace").strip()
             return f" ({text}{said})" if text else said

@@ -79,6 +79,7 @@ class Gateway:
             keep_alive=settings.keep_alive,
             drain_timeout=settings.drain_timeout,
             server_cert_pem=pki.server.cert.read_text(),
+            handshake_timeout=settings.handshake_timeout_s,
         )
         self.api_server: HttpsServer | None = None
         if settings.api_enabled:

@@ -150,6 +150,12 @@ class GatewaySettings(BaseModel):
     drain_timeout: float = Field(
         default=30.0, gt=0, description="Seconds to finish in-flight requests on shutdown."
     )
+    handshake_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a client has to finish the TLS handshake before the "
+        "connection is closed (logged at INFO, as every refused handshake is).",
+    )
     tls_read_buffer_kib: int = Field(
         default=32,
         ge=16,

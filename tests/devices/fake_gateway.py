@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from lxml import etree
 
 from certs.pki import Pki
 from certs.tls import peer_lfdi, server_context
 from sep2 import (
     CONTENT_TYPE,
+    SEP2_NAMESPACE,
     Codec,
     DeviceCapability,
     EndDevice,
@@ -64,6 +66,10 @@ class FakeGateway:
     delay_s: float = 0.0
     hide_edevs: bool = False
     """The EndDeviceList shows nothing (a registration the meter cannot see)."""
+    extensions: bool = False
+    """Answers carry CSIP-AUS extension content, as a CSIP-AUS server's do."""
+    registration_links: bool = True
+    """EndDevices link their Registration (a server without Registration if False)."""
     edevs: dict[str, EndDevice] = field(default_factory=dict)
     mups: dict[str, MirrorUsagePoint] = field(default_factory=dict)  # by id
     readings: dict[tuple[str, str, int | None], StoredReading] = field(default_factory=dict)
@@ -121,8 +127,11 @@ class FakeGateway:
         return peer_lfdi(ssl_object)
 
     def _xml(self, resource: Sep2Object, status: int = 200, **headers: str) -> web.Response:
+        body = self.codec.serialise(resource)
+        if self.extensions:
+            body = with_csip_aus_extensions(body)
         return web.Response(
-            body=self.codec.serialise(resource),
+            body=body,
             status=status,
             content_type=CONTENT_TYPE,
             headers=headers,
@@ -182,7 +191,7 @@ class FakeGateway:
             lfdi=lfdi,
             sfdi=edev.sfdi,
             changed_time=edev.changed_time,
-            registration_link=Link(href=f"{href}/rg"),
+            registration_link=Link(href=f"{href}/rg") if self.registration_links else None,
         )
         return web.Response(status=201, headers={"Location": href})
 
@@ -291,3 +300,20 @@ class FakeGateway:
             )
         self.posts.append((request.path, 201))
         return web.Response(status=201, headers={"Location": f"/upt/{number}/mr"})
+
+
+CSIP_AUS = "https://csipaus.org/ns"
+
+
+def with_csip_aus_extensions(body: bytes) -> bytes:
+    """An answer as a CSIP-AUS server writes it: a ``csipaus:ConnectionPointLink`` ending
+    every EndDevice, and a profile attribute on the root (names from the extension's
+    namespace; the content is ours)."""
+    root = etree.fromstring(body)
+    root.set(f"{{{CSIP_AUS}}}profileVersion", "1.2")
+    for edev in root.iter(f"{{{SEP2_NAMESPACE}}}EndDevice"):
+        link = etree.SubElement(
+            edev, f"{{{CSIP_AUS}}}ConnectionPointLink", nsmap={"csipaus": CSIP_AUS}
+        )
+        link.set("href", f"{edev.get('href', '/edev')}/cp")
+    return etree.tostring(root)

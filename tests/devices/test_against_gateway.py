@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy
@@ -29,6 +30,7 @@ from gateway.launch import Gateway
 from gateway.settings import GatewaySettings
 from sep2 import Codec, Sep2Settings
 from tests.devices.conftest import CLIENT_HW_TYPE
+from tests.devices.fake_gateway import with_csip_aus_extensions
 
 READINGS_PER_SAMPLE = len(QUANTITIES)
 
@@ -403,3 +405,59 @@ async def test_a_thousand_meters(
     assert stats.refused_readings == 0
     samples = assert_stored_once(delivered, database_url, fleet)
     assert samples >= stats.samples_published >= 2000
+
+
+class CsipAusAnswers(Codec):
+    """A test fixture, not a product feature: our gateway's codec, writing its answers as
+    a CSIP-AUS server does (tests.devices.fake_gateway.with_csip_aus_extensions). What it
+    writes for its own storage (ReadingTypes, DeviceInformation) stays plain."""
+
+    ANSWERS = frozenset(
+        (
+            "DeviceCapability",
+            "EndDevice",
+            "EndDeviceList",
+            "FunctionSetAssignmentsList",
+            "Registration",
+            "MirrorUsagePoint",
+            "MirrorUsagePointList",
+            "Time",
+        )
+    )
+
+    def serialise(self, resource: Any, **options: Any) -> bytes:
+        body = super().serialise(resource, **options)
+        if type(resource).__name__ in self.ANSWERS:
+            body = with_csip_aus_extensions(body)
+        return body
+
+
+async def test_meters_store_every_reading_once_through_answers_with_csip_aus_extensions(
+    campus_pki: Pki, codec: Codec, tmp_path: Path
+) -> None:
+    """Issue 20: a gateway whose answers carry csipaus elements and attributes (as envoy's
+    do) still gets every EndDevice, mirror and reading, once; the meters keep the
+    extensions they set aside."""
+    gw_settings = gateway_settings(tmp_path)
+    extended = CsipAusAnswers(codec.schema, codec.settings)
+    gateway = Gateway(gw_settings, Sep2Settings(), campus_pki, PkiSettings(), codec=extended)
+    await gateway.start()
+    try:
+        settings = FleetSettings(server_url=gateway.url, start_rate=200, xsd_sample_rate=1.0)
+        campus = fleet_campus(settings.model_copy(update={"count": 3}))
+        fleet, delivered = make_fleet(campus, settings, campus_pki, codec, tmp_path / "m")
+
+        def three_rounds() -> bool:
+            return len(delivered.by_lfdi) == 3 and all(
+                len(s) >= 3 for s in delivered.by_lfdi.values()
+            )
+
+        stats = await run_until(fleet, three_rounds, 60)
+    finally:
+        await gateway.stop()
+    assert three_rounds(), stats.snapshot()
+    assert sum(stats.errors.values()) == 0 and stats.refused_readings == 0
+    assert assert_stored_once(delivered, gw_settings.database_url or "", fleet) >= 9
+    for client in fleet.clients:
+        kept = {e.name for extensions in client.extensions.values() for e in extensions}
+        assert "ConnectionPointLink" in kept, client.extensions

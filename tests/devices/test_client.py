@@ -305,7 +305,10 @@ async def test_the_servers_poll_rate_paces_the_mirror_re_reads(rig: Rig) -> None
     assert meter.poll_s == 30
     for _ in range(4):
         await rig.turn(meter, 15)
-    assert rig.gateway.requests["GET /mup/1"] == 3  # at setup, then after 30 and 60 s
+    # The list at setup, then re-read after 30 and 60 s (it shows the postRate, so the
+    # mirror itself is read only once, after it was created).
+    assert rig.gateway.requests["GET /mup"] == 3
+    assert rig.gateway.requests["GET /mup/1"] == 1
     ours = rig.meter(FleetSettings(mup_poll_s=600))
     await rig.turn(ours)
     assert ours.poll_s == 600
@@ -498,3 +501,74 @@ async def test_state_resumes_exactly(rig: Rig) -> None:
     resumed = rig.meter(model=model, pending=pending, post_rate=saved["post_rate"])
     resumed._read_due()
     assert resumed.buffer.samples() == later
+
+
+async def test_a_server_with_csip_aus_extensions_gets_every_reading_once(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 20: a CSIP-AUS server ends every EndDevice with csipaus:ConnectionPointLink;
+    the meter sets it aside (logged once, kept) and mirrors and posts as usual."""
+    rig.gateway.extensions = True
+    meter = rig.meter()
+    with caplog.at_level(logging.DEBUG, logger="devices.client"):
+        await rig.turn(meter)
+        for _ in range(4):
+            await rig.turn(meter, 15)
+    assert meter.ready and rig.gateway.edevs and rig.gateway.mups
+    delivered = len(rig.recorder.delivered)
+    assert delivered == 4
+    assert len(rig.gateway.readings) == delivered * len(
+        next(iter(rig.gateway.mups.values())).mirror_meter_readings
+    )
+    kept = {e.name for extensions in meter.extensions.values() for e in extensions}
+    assert kept == {"ConnectionPointLink", "profileVersion"}
+    note = "set aside the extension {https://csipaus.org/ns}ConnectionPointLink"
+    assert caplog.text.count(note) == 1
+
+
+async def test_the_mirror_list_is_re_read_and_its_post_rate_followed(rig: Rig) -> None:
+    rig.gateway.poll_rate = 30
+    meter = rig.meter()
+    await rig.turn(meter)
+    assert rig.gateway.requests["GET /mup"] == 1
+    rig.gateway.post_rate = 60
+    await rig.turn(meter, 30)
+    assert rig.gateway.requests["GET /mup"] == 2 and meter.post_rate == 60
+    # A mirror the list no longer shows is gone: the meter sets up again.
+    rig.gateway.mups.clear()
+    await rig.turn(meter, 30)
+    assert not meter.ready
+    await rig.turn(meter)
+    assert rig.gateway.requests["POST /mup"] == 2 and meter.ready
+
+
+async def test_registration_pin_off_accepts_a_server_without_registration(rig: Rig) -> None:
+    rig.gateway.registration_links = False
+    checked = rig.meter(FleetSettings(registration_pin=111115))
+    await rig.turn(checked)
+    assert not checked.ready and checked.status.phase is MeterPhase.REFUSED
+    off = rig.meter(FleetSettings(registration_pin="off"))  # type: ignore[arg-type]
+    await rig.turn(off)
+    assert off.ready
+
+
+@pytest.mark.parametrize("post_rate", [60, 15, 90])
+async def test_csip_aus_readings_fall_on_the_minute_in_whole_minutes(
+    rig: Rig, post_rate: int
+) -> None:
+    """Under --profile csip-aus every reading is stamped on the minute and every interval
+    (the first after a start, from START at :40 s, too) lasts whole minutes."""
+    rig.gateway.post_rate = post_rate
+    meter = rig.meter(FleetSettings(profile="csip-aus"))
+    await rig.turn(meter)
+    for _ in range(12):
+        await rig.turn(meter, 30)
+    stored = list(rig.gateway.readings.values())
+    assert len(rig.recorder.delivered) >= 3
+    assert all(s.time % 60 == 0 for s in rig.recorder.delivered)
+    assert all(r.start is None or r.start % 60 == 0 for r in stored)
+    durations = {r.duration for r in stored if r.duration is not None}
+    # Instants (registers, power) have duration 0; averaged telemetry whole minutes.
+    assert all(d % 60 == 0 for d in durations) and max(durations) >= 60
+    plain = rig.meter(serial="GM-SYN-00002")
+    assert plain._grid_after(START) % 60 != 0 or plain._grid_after(START + 1) % 60 != 0
