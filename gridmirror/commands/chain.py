@@ -159,8 +159,12 @@ async def _serve(
         try:
             await server.start()
         except OSError as exc:
-            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-        click.echo(f"chain RPC listening on {server.url} (state: {state_dir})")
+            raise click.ClickException(
+                f"cannot listen on {host}:{port} (RPC) and port {port + 1} (PubSub): {exc.strerror}"
+            ) from exc
+        click.echo(
+            f"chain RPC listening on {server.url} (PubSub {server.pubsub_url}; state: {state_dir})"
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
