@@ -96,6 +96,14 @@ def test_init_worker_status_verify(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert no.exit_code == 1 and no.output.strip() == "no: no reading 424242 in the database"
 
 
+def test_init_with_no_meters_known_says_when_they_will_be(tmp_path: Path) -> None:
+    done = run(tmp_path / "data", "chain", "init")
+    assert done.exit_code == 0, done.output
+    assert "meters known: 0 to the gateway's database, 0 in the PKI index, 0 named" in done.output
+    assert "meters: 0 ready (0 registered now)" in done.output
+    assert "a meter is registered when the worker sends its first reading" in done.output
+
+
 def test_redrive_and_one_line_errors(tmp_path: Path) -> None:
     data = tmp_path / "data"
     assert run(data, "chain", "redrive").exit_code == 2  # which ones?
