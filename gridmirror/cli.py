@@ -17,6 +17,7 @@ from gridmirror.commands.auth import auth
 from gridmirror.commands.bench import bench
 from gridmirror.commands.certs import certs
 from gridmirror.commands.chain import chain
+from gridmirror.commands.conformance import conformance
 from gridmirror.commands.db import db
 from gridmirror.commands.demo import demo
 from gridmirror.commands.gateway import gateway
@@ -75,7 +76,18 @@ def show_config(ctx: Context) -> None:
 
 
 # Subcommands: each lives in gridmirror/commands/<name>.py and is added here.
-COMMANDS: list[click.Command] = [auth, bench, certs, chain, db, demo, gateway, meters, verify]
+COMMANDS: list[click.Command] = [
+    auth,
+    bench,
+    certs,
+    chain,
+    conformance,
+    db,
+    demo,
+    gateway,
+    meters,
+    verify,
+]
 for command in COMMANDS:
     cli.add_command(command)
 
