@@ -784,10 +784,12 @@ async def run_server_conformance(
     procedures: list[Procedure],
     *,
     pin: int | None = None,
+    discover: bool = False,
     progress: Callable[[Verdict], None] | None = None,
 ) -> Report:
     """Run ``procedures`` (in table order) against the server of ``dcap_url`` as the
-    device of ``chain`` (leaf first); the Report of the run."""
+    device of ``chain`` (leaf first); the Report of the run. Discovery (a DNS-SD browse
+    of the network) runs only with ``discover``."""
     from cryptography.hazmat.primitives.serialization import Encoding
 
     from sep2 import lfdi_from_der
@@ -800,7 +802,10 @@ async def run_server_conformance(
     for procedure in PROCEDURES:
         if procedure.id not in wanted:
             continue
-        verdict = await _run_one(procedure, link, codec, learnt, verdicts)
+        if procedure.id == "discovery" and not discover:
+            verdict = Verdict.skipped(procedure, "browses the network: only with --discover")
+        else:
+            verdict = await _run_one(procedure, link, codec, learnt, verdicts)
         verdicts[procedure.id] = verdict
         if progress is not None:
             progress(verdict)

@@ -84,12 +84,11 @@ def server(
     if timeout_s <= 0:
         raise click.BadParameter("must be more than 0", param_hint="--timeout")
     dcap_url = _dcap_url(url)
-    # discovery needs a DNS-SD browse of the network: only when asked for
-    chosen, unknown = select(PROCEDURES, only, skip if discover else ("discovery", *skip))
+    chosen, unknown = select(PROCEDURES, only, skip)
     if unknown:
         raise click.BadParameter(f"no procedure {', '.join(unknown)} (see --list)")
     context, chain = _identity(obj, ca, cert, key, serial)
-    report = asyncio.run(_run(dcap_url, context, chain, chosen, timeout_s, pin))
+    report = asyncio.run(_run(dcap_url, context, chain, chosen, timeout_s, pin, discover))
     _write_reports(report, junit, html_file, verbose)
     if not report.passed:
         raise SystemExit(1)
@@ -146,6 +145,7 @@ async def _run(
     procedures: list[Procedure],
     timeout_s: float,
     pin: int | None,
+    discover: bool,
 ) -> Report:
     from conformance.exchange import ServerLink
     from conformance.server import run_server_conformance
@@ -159,7 +159,7 @@ async def _run(
 
     async with ServerLink(dcap_url, context, timeout_s) as link:
         return await run_server_conformance(
-            link, codec, dcap_url, chain, procedures, pin=pin, progress=progress
+            link, codec, dcap_url, chain, procedures, pin=pin, discover=discover, progress=progress
         )
 
 
