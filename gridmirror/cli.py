@@ -22,6 +22,7 @@ from gridmirror.commands.db import db
 from gridmirror.commands.demo import demo
 from gridmirror.commands.gateway import gateway
 from gridmirror.commands.meters import meters
+from gridmirror.commands.readings import readings
 from gridmirror.commands.verify import verify
 from gridmirror.config import ConfigError, Settings, load_settings
 
@@ -86,6 +87,7 @@ COMMANDS: list[click.Command] = [
     demo,
     gateway,
     meters,
+    readings,
     verify,
 ]
 for command in COMMANDS:
