@@ -533,6 +533,26 @@ class LocalChain:
         """(slot, error JSON or None) per signature; None if it never landed."""
         return self._ledger.statuses(signatures)
 
+    def transactions_of(
+        self,
+        address: Pubkey,
+        *,
+        before: Signature | None = None,
+        until: Signature | None = None,
+        limit: int,
+    ) -> list[StoredTransaction]:
+        """Landed transactions naming ``address``, newest first: older than ``before`` and
+        newer than ``until`` when given (an unknown ``before`` gives none, as in agave)."""
+        before_at = None if before is None else self._ledger.position(before)
+        if before is not None and before_at is None:
+            return []
+        until_at = None if until is None else self._ledger.position(until)
+        return self._ledger.transactions_of(address, before=before_at, until=until_at, limit=limit)
+
+    def recent_transactions(self, slots: int) -> list[StoredTransaction]:
+        """Transactions of the last ``slots`` slots, oldest first."""
+        return self._ledger.transactions_since(max(0, self._slot - slots + 1))
+
     def minimum_balance(self, data_len: int) -> int:
         """Rent-exempt minimum for an account of ``data_len`` bytes."""
         return int(self._svm.minimum_balance_for_rent_exemption(data_len))
