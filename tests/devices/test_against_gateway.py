@@ -200,6 +200,10 @@ async def test_the_campus_finds_the_gateway_by_mdns_and_every_reading_is_stored_
     assert three_rounds(), stats.snapshot()
     assert sum(stats.errors.values()) == 0 and stats.refused_readings == 0
     assert stats.connections == 25  # one TLS connection per meter, kept alive
+    for client in fleet.clients:  # issue 19: the gateway's Time and FSAs were read
+        assert client.server_clock.reads >= 1 and abs(client.server_clock.offset) <= 1
+        assert len(client.function_sets) == 1, client.function_sets
+        assert set(client.polls) == {"dcap", "tm", "edev", "fsa"}
     samples = assert_stored_once(delivered, gateway.settings.database_url or "", fleet)
     assert samples >= stats.samples_published >= 75
     assert stats.readings_published == stats.samples_published * READINGS_PER_SAMPLE
