@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, model_validator
+
+ClientProfile = Literal["ieee-2030.5", "csip-aus"]
+"""What the meters behave as: a plain IEEE 2030.5 client, or one for CSIP-AUS servers."""
 
 FaultKind = Literal["drop", "duplicate", "skew", "corrupt", "backwards", "foreign_cert"]
+
+
+def _pin_off(value: object) -> object:
+    """``"off"`` (any case) means no PIN check: a spelling TOML and the environment share
+    (TOML has no null, and an environment variable is always a string)."""
+    if isinstance(value, str) and value.strip().lower() == "off":
+        return None
+    return value
+
+
+RegistrationPin = Annotated[
+    Annotated[int, Field(ge=0, le=999_999)] | None, BeforeValidator(_pin_off)
+]
+"""A Registration PIN (0..999999), or None (spelled ``"off"``): not checked."""
 
 
 class FaultSpec(BaseModel):
@@ -80,17 +97,25 @@ class FleetSettings(BaseModel):
         description='Interfaces (names, e.g. ["eth0"]) to ask xmDNS on; every IPv6 '
         "multicast interface if unset.",
     )
-    registration_pin: int | None = Field(
+    profile: ClientProfile = Field(
+        default="ieee-2030.5",
+        description='"ieee-2030.5": readings on a per-meter phase of the postRate, so a '
+        'fleet spreads its posts over the period; "csip-aus": as CSIP-AUS servers check '
+        "them, readings on the minute and every interval (the first after a start too) a "
+        "multiple of 60 s.",
+    )
+    registration_pin: RegistrationPin = Field(
         default=111115,
-        ge=0,
-        le=999_999,
         description="The Registration PIN the meters were given out of band; a meter "
         "refuses a server whose Registration carries another. 111115 is the gateway's "
-        "test-lab default (set your own on both sides); None: not checked.",
+        'test-lab default (set your own on both sides); "off" (in TOML or '
+        "GRIDMIRROR_METERS__REGISTRATION_PIN): not checked, so a server without a "
+        "RegistrationLink or with per-device PINs is accepted.",
     )
-    registration_pins: dict[str, int] = Field(
+    registration_pins: dict[str, RegistrationPin] = Field(
         default_factory=dict,
-        description="PINs of single meters by serial, overriding registration_pin.",
+        description='PINs of single meters by serial ("off" for none), overriding '
+        "registration_pin.",
     )
     proposed_post_rate: int | None = Field(
         default=None,
@@ -103,6 +128,13 @@ class FleetSettings(BaseModel):
         ge=1,
         description="How often a meter re-reads its MirrorUsagePoint to notice a new "
         "postRate; the server's pollRate (900 s if it gives none) if unset.",
+    )
+    clock_tolerance_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="How far the server's clock (its Time resource, read at start and at "
+        "its pollRate) may be from ours before a meter says so at WARNING; readings are "
+        "stamped in the server's time either way.",
     )
     request_timeout_s: float = Field(default=30.0, gt=0, description="Per HTTP request.")
     check_hostname: bool = Field(

@@ -29,6 +29,7 @@ from certs.pki import Pki
 from certs.settings import PkiSettings
 from certs.tls import gateway_context, tls_read_buffer, web_server_context
 from gateway.app import Lifespan, create_app
+from gateway.clienttest import ClientTestMode
 from gateway.crud import devices
 from gateway.db import open_database
 from gateway.discovery import Advertiser, advertised_addresses, default_instance_name, subtypes_for
@@ -59,6 +60,7 @@ class Gateway:
         lifespans: Sequence[Lifespan] = (),
         clock: Callable[[], float] = time.time,
         codec: Codec | None = None,
+        client_test: ClientTestMode | None = None,
     ) -> None:
         if settings.database_url is None:
             raise ConfigurationError("gateway.database_url is not set")
@@ -71,14 +73,23 @@ class Gateway:
         )
         self.runtime = GatewayRuntime(settings, sep2_settings, database, codec, peers, clock=clock)
         self.app = create_app(self.runtime, routers=routers, lifespans=lifespans)
+        # The client-test mode (conformance runs) wraps the 2030.5 listener; an ordinary
+        # gateway serves it unwrapped, so recording costs nothing when it is off.
+        self.client_test = client_test
+        listener = (
+            sep2_listener(self.app)
+            if client_test is None
+            else client_test.install(self.runtime, self.app)
+        )
         self.server = HttpsServer(
-            sep2_listener(self.app),
+            listener,
             host=settings.host,
             port=settings.port,
             ssl_context=None if settings.proxy_mode else gateway_context(pki, pki_settings),
             keep_alive=settings.keep_alive,
             drain_timeout=settings.drain_timeout,
             server_cert_pem=pki.server.cert.read_text(),
+            handshake_timeout=settings.handshake_timeout_s,
         )
         self.api_server: HttpsServer | None = None
         if settings.api_enabled:

@@ -39,6 +39,8 @@ from typing import Any, cast
 import uvicorn
 from cryptography import x509
 
+from gateway.handshake import AlertingTls
+
 log = logging.getLogger(__name__)
 
 # IANA numbers of the suites our contexts can negotiate (certs.tls).
@@ -137,6 +139,7 @@ class HttpsServer:
         drain_timeout: float = 30.0,
         server_cert_pem: str | None = None,
         lifespan: str = "on",
+        handshake_timeout: float = 10.0,
     ) -> None:
         self._app = app
         self._host = host
@@ -146,6 +149,7 @@ class HttpsServer:
         self._drain_timeout = drain_timeout
         self._server_cert_pem = server_cert_pem
         self._lifespan = lifespan
+        self._handshake_timeout = handshake_timeout
         self._server: _Server | None = None
         self._task: asyncio.Task[None] | None = None
         self.port = port
@@ -165,10 +169,22 @@ class HttpsServer:
             timeout_graceful_shutdown=int(max(1, self._drain_timeout)),
         )
         config.load()
-        config.ssl = self._ssl
-        config.http_protocol_class = with_tls_scope(
-            config.http_protocol_class, self._server_cert_pem
-        )
+        http_protocol = with_tls_scope(config.http_protocol_class, self._server_cert_pem)
+        if self._ssl is None:
+            config.http_protocol_class = http_protocol
+        else:
+            # TLS by our own protocol factory rather than the loop's (config.ssl stays
+            # unset): the same asyncio TLS protocol, telling a refused handshake's alert
+            # (gateway.handshake).
+            context, handshake_timeout = self._ssl, self._handshake_timeout
+
+            def tls_protocol(**kwargs: Any) -> asyncio.BaseProtocol:
+                loop = kwargs.get("_loop") or asyncio.get_running_loop()
+                return AlertingTls(
+                    loop, http_protocol(**kwargs), context, handshake_timeout=handshake_timeout
+                )
+
+            config.http_protocol_class = tls_protocol  # type: ignore[assignment]
         server = _Server(config)
         self._server = server
         self._task = asyncio.create_task(self._serve(server, sock), name="gridmirror-https")

@@ -97,6 +97,13 @@ class GatewaySettings(BaseModel):
         description="Behind a TLS terminator: take the client certificate from "
         "X-Forwarded-Client-Cert, from trusted_proxies only.",
     )
+    client_profile_relax: list[str] = Field(
+        default_factory=list,
+        description="Rules of the 2030.5 device certificate profile not enforced on "
+        'client certificates, by name (e.g. ["not-after", "certificate-policies"] for a '
+        'lab PKI; "*" for all); none by default. The names are those `gridmirror certs '
+        "show FILE --role device` prints in brackets.",
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="Addresses or networks (CIDR) whose forwarded client certificates count.",
@@ -149,6 +156,12 @@ class GatewaySettings(BaseModel):
     )
     drain_timeout: float = Field(
         default=30.0, gt=0, description="Seconds to finish in-flight requests on shutdown."
+    )
+    handshake_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a client has to finish the TLS handshake before the "
+        "connection is closed (logged at INFO, as every refused handshake is).",
     )
     tls_read_buffer_kib: int = Field(
         default=32,

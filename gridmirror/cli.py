@@ -17,10 +17,12 @@ from gridmirror.commands.auth import auth
 from gridmirror.commands.bench import bench
 from gridmirror.commands.certs import certs
 from gridmirror.commands.chain import chain
+from gridmirror.commands.conformance import conformance
 from gridmirror.commands.db import db
 from gridmirror.commands.demo import demo
 from gridmirror.commands.gateway import gateway
 from gridmirror.commands.meters import meters
+from gridmirror.commands.readings import readings
 from gridmirror.commands.verify import verify
 from gridmirror.config import ConfigError, Settings, load_settings
 
@@ -75,7 +77,19 @@ def show_config(ctx: Context) -> None:
 
 
 # Subcommands: each lives in gridmirror/commands/<name>.py and is added here.
-COMMANDS: list[click.Command] = [auth, bench, certs, chain, db, demo, gateway, meters, verify]
+COMMANDS: list[click.Command] = [
+    auth,
+    bench,
+    certs,
+    chain,
+    conformance,
+    db,
+    demo,
+    gateway,
+    meters,
+    readings,
+    verify,
+]
 for command in COMMANDS:
     cli.add_command(command)
 

@@ -29,6 +29,7 @@ from sqlalchemy import Engine
 
 from oracle import backoff
 from oracle.chain import ChainBackend, ChainError, open_chain
+from oracle.chain.served import serving
 from oracle.chain.timesource import TimeSource, system_time
 from oracle.clearing import Clearer
 from oracle.deployment import Oracle, open_oracle
@@ -152,27 +153,40 @@ async def _supervise(
     ``publish`` is told the running bridge, and None when it stops."""
     attempt = 0
     said = ""
-    while not stop.is_set():
-        try:
-            bridge = await open_bridge(write, settings, directory, read_engine=read)
-        except ChainError as exc:
-            attempt += 1
-            # Said once per cause (e.g. "run `gridmirror chain init`"), not at every retry.
-            level = logging.WARNING if str(exc) != said else logging.DEBUG
-            log.log(level, "bridge not running", extra={"error": str(exc), "attempt": attempt})
-            said = str(exc)
-        else:
-            attempt = 0
-            publish(bridge)
+    # The chain is opened once and kept for the gateway's lifetime (the bridge may
+    # restart over it): an embedded chain is served beside the gateway for the CLI.
+    chain: ChainBackend | None = None
+    async with contextlib.AsyncExitStack() as held:
+        while not stop.is_set():
             try:
-                await bridge.run(stop)
-            except Exception:  # a bug must not take the gateway down; the outbox keeps all
-                log.exception("bridge stopped; restarting it")
+                if chain is None:
+                    opened = open_chain(settings)
+                    held.push_async_callback(opened.close)
+                    await held.enter_async_context(serving(opened))
+                    chain = opened
+                bridge = await open_bridge(
+                    write, settings, directory, chain=chain, read_engine=read
+                )
+            except ChainError as exc:
                 attempt += 1
-            finally:
-                publish(None)
-                await bridge.close()
-        if not stop.is_set():
-            pause = backoff.delay(max(attempt, 1), settings.backoff_base_s, settings.backoff_cap_s)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=pause)
+                # Said once per cause (e.g. "run `gridmirror chain init`"), not at every retry.
+                level = logging.WARNING if str(exc) != said else logging.DEBUG
+                log.log(level, "bridge not running", extra={"error": str(exc), "attempt": attempt})
+                said = str(exc)
+            else:
+                attempt = 0
+                publish(bridge)
+                try:
+                    await bridge.run(stop)
+                except Exception:  # a bug must not take the gateway down; the outbox keeps all
+                    log.exception("bridge stopped; restarting it")
+                    attempt += 1
+                finally:
+                    publish(None)
+                    await bridge.close()
+            if not stop.is_set():
+                pause = backoff.delay(
+                    max(attempt, 1), settings.backoff_base_s, settings.backoff_cap_s
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=pause)

@@ -33,6 +33,7 @@ from sep2.enums import (
     UsagePointStatus,
 )
 from sep2.errors import Sep2EncodeError, Sep2Error, Sep2ParseError
+from sep2.extensions import CSIP_AUS_NAMESPACE, Extension
 from sep2.identity import (
     IdentityError,
     is_valid_sfdi,
@@ -113,6 +114,7 @@ CONTENT_TYPE = "application/sep+xml"
 
 __all__ = [
     "CONTENT_TYPE",
+    "CSIP_AUS_NAMESPACE",
     "DEFAULT_LIMIT",
     "DOCUMENT_TYPES",
     "DRAFT_2_0_4",
@@ -134,6 +136,7 @@ __all__ = [
     "EndDeviceList",
     "EnergyRegister",
     "Error",
+    "Extension",
     "FlowDirection",
     "FunctionSetAssignments",
     "FunctionSetAssignmentsList",

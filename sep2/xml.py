@@ -32,6 +32,7 @@ from lxml import etree
 
 from sep2.enums import ReasonCode
 from sep2.errors import Sep2EncodeError, Sep2ParseError
+from sep2.extensions import Extension, set_aside
 from sep2.hardening import SafeXmlParser
 from sep2.primitives import UINT40_MAX, hex_text
 from sep2.profiles import CodecProfile
@@ -55,6 +56,8 @@ class Document:
     resource: Sep2Object
     deviations: tuple[str, ...] = ()
     namespace: str = SEP2_NAMESPACE
+    extensions: tuple[Extension, ...] = ()
+    """Foreign-namespace content set aside (answers only: see :meth:`Codec.parse_answer`)."""
 
 
 class _ValueRefused(ValueError):
@@ -261,9 +264,33 @@ class Codec:
         expect: type[Sep2Object] | tuple[type[Sep2Object], ...] | None = None,
     ) -> Document:
         """Parse, check and map ``body``; the resource, the deviations it needed and its
-        namespace. With ``expect``, refuse any other root resource (as :meth:`parse`)."""
+        namespace. With ``expect``, refuse any other root resource (as :meth:`parse`).
+
+        This is how a server reads a request: foreign-namespace content is refused, as
+        the XSD says. A client reads answers with :meth:`parse_answer_document`."""
+        return self._parse_document(body, expect, answer=False)
+
+    def parse_answer_document(
+        self,
+        body: bytes,
+        expect: type[Sep2Object] | tuple[type[Sep2Object], ...] | None = None,
+    ) -> Document:
+        """Parse a server's answer as a client: elements and attributes in foreign
+        namespaces (CSIP-AUS, vendor extensions) are set aside into
+        ``Document.extensions`` (sep2.extensions) and the rest is checked against the XSD
+        as :meth:`parse_document` does."""
+        return self._parse_document(body, expect, answer=True)
+
+    def _parse_document(
+        self,
+        body: bytes,
+        expect: type[Sep2Object] | tuple[type[Sep2Object], ...] | None,
+        *,
+        answer: bool,
+    ) -> Document:
         root = self._parser.parse(body)
         namespace = etree.QName(root).namespace or ""
+        extensions = set_aside(root) if answer else ()
         deviations = self.schema.check_incoming(
             root, accept_legacy=self.settings.accept_legacy_namespaces
         )
@@ -277,7 +304,7 @@ class Codec:
             wanted = expect if isinstance(expect, tuple) else (expect,)
             names = " or ".join(c.xml_name for c in wanted)
             raise Sep2ParseError(f"expected {names}, got {cls.xml_name}", element=cls.xml_name)
-        return Document(self._read(cls, root), deviations, namespace)
+        return Document(self._read(cls, root), deviations, namespace, extensions)
 
     @overload
     def parse(self, body: bytes) -> Sep2Object: ...
@@ -297,6 +324,22 @@ class Codec:
         POST /mup/{id} accepts.
         """
         return self.parse_document(body, expect).resource
+
+    @overload
+    def parse_answer(self, body: bytes) -> Sep2Object: ...
+    @overload
+    def parse_answer(self, body: bytes, expect: type[T]) -> T: ...
+    @overload
+    def parse_answer(self, body: bytes, expect: tuple[type[T], type[U]]) -> T | U: ...
+
+    def parse_answer(
+        self,
+        body: bytes,
+        expect: type[Sep2Object] | tuple[type[Sep2Object], ...] | None = None,
+    ) -> Sep2Object:
+        """:meth:`parse` for a client reading a server's answer: foreign-namespace
+        extensions are set aside rather than refused (see :meth:`parse_answer_document`)."""
+        return self.parse_answer_document(body, expect).resource
 
     def _read(self, cls: type[T], element: etree._Element) -> T:
         # The hot path of ingest: one call per element, no per-value function frames.

@@ -2,7 +2,8 @@
 
 sep2, schemas and anchor's Python helpers import nothing of ours; certs stands on sep2;
 devices on sep2 and certs; oracle on sep2 and anchor; gateway on sep2, certs, oracle and
-schemas; the gridmirror shell may import everything and nothing imports it.
+schemas; conformance (beside gateway, never importing it) on sep2, certs, devices
+and schemas; the gridmirror shell may import everything and nothing imports it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-OURS = {"sep2", "certs", "devices", "gateway", "oracle", "anchor", "schemas", "gridmirror"}
+OURS = {
+    "sep2",
+    "certs",
+    "devices",
+    "gateway",
+    "oracle",
+    "anchor",
+    "schemas",
+    "conformance",
+    "gridmirror",
+}
 ALLOWED = {
     "sep2": set(),
     "schemas": set(),
@@ -22,6 +33,7 @@ ALLOWED = {
     "devices": {"sep2", "certs", "schemas"},
     "oracle": {"sep2", "anchor"},
     "gateway": {"sep2", "certs", "oracle", "schemas", "anchor"},
+    "conformance": {"sep2", "certs", "devices", "schemas"},
     "gridmirror": OURS,
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from gateway.db import Database
     from gridmirror.cli import Context
     from gridmirror.config import Settings
+    from oracle.bridge import Bridge
     from oracle.registry import MeterDirectory
     from oracle.settings import ChainSettings
 
@@ -126,7 +128,7 @@ async def _serve(
 
     from oracle.chain.backend import ChainError
     from oracle.chain.local import LocalChain
-    from oracle.chain.server import RpcServer
+    from oracle.chain.served import ServedChain
 
     try:
         local = LocalChain(
@@ -155,16 +157,21 @@ async def _serve(
                 except ChainError as exc:
                     raise click.ClickException(str(exc)) from exc
                 click.echo(f"deployed {program_id} from {path}")
-        server = RpcServer(local, host, port)
+        server = ServedChain(local, host, port)  # also named in the state dir, for the CLI
         try:
             await server.start()
         except OSError as exc:
-            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-        click.echo(f"chain RPC listening on {server.url} (state: {state_dir})")
+            raise click.ClickException(
+                f"cannot listen on {host}:{port} (RPC) and port {port + 1} (PubSub): {exc.strerror}"
+            ) from exc
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        # Only now: whoever read this line may stop us with SIGTERM and see a clean exit.
+        click.echo(
+            f"chain RPC listening on {server.url} (PubSub {server.pubsub_url}; state: {state_dir})"
+        )
         try:
             await stop.wait()
         finally:
@@ -256,17 +263,34 @@ def _known_meters(database: Database) -> list[str]:
     return sorted(found)
 
 
+def _issued_meters(settings: Settings) -> list[str]:
+    """The LFDIs of the devices the PKI issued certificates to (none without a PKI): the
+    meters that will connect, registered before their first reading."""
+    from certs.pki import Pki, PkiError
+
+    assert settings.pki.dir is not None  # placed under data_dir by gridmirror.config
+    try:
+        pki = Pki.open(settings.pki.dir)
+    except PkiError:
+        return []
+    return [device.lfdi for device in pki.devices.values()]
+
+
 @chain.command("init")
 @click.option(
     "--meter",
     "meters",
     multiple=True,
     metavar="LFDI",
-    help="Also register this meter (besides those the gateway's database knows).",
+    help="Also register this meter (besides those the gateway's database and the PKI know).",
 )
 @click.pass_obj
 def init(obj: Context, meters: tuple[str, ...]) -> None:
-    """Deploy (embedded chain) and initialize the oracle, and register the gateway's meters.
+    """Deploy (embedded chain) and initialize the oracle, and register the known meters.
+
+    The meters known are those the gateway's database knows (registered EndDevices,
+    mirrors, the outbox), the devices in the PKI index (`certs init`) and any --meter;
+    a meter first seen later is registered by the worker before its first reading.
 
     Creates what is missing and changes nothing else: the keys (0600, in chain.keys_dir),
     the program on the embedded chain, the energy mint, the Config naming this gateway's
@@ -283,7 +307,13 @@ def init(obj: Context, meters: tuple[str, ...]) -> None:
     database = _database(settings)
     directory = _with_chosen_owners(_directory(settings), database)
     try:
-        lfdis = sorted(set(_known_meters(database)) | set(extra))
+        known = set(_known_meters(database))
+        issued = set(_issued_meters(settings))
+        click.echo(
+            f"meters known: {len(known)} to the gateway's database, {len(issued)} in the PKI"
+            f" index, {len(set(extra))} named"
+        )
+        lfdis = sorted(known | issued | set(extra))
         asyncio.run(_init(settings, database, directory, lfdis))
     except DirectoryError as exc:
         raise click.ClickException(str(exc)) from None
@@ -330,6 +360,11 @@ async def _init(
     ready = [lfdi for lfdi in lfdis if lfdi not in failed]
     new = [lfdi for lfdi in ready if lfdi not in before]
     click.echo(f"meters: {len(ready)} ready ({len(new)} registered now)")
+    if not lfdis:
+        click.echo(
+            "  none known yet: a meter is registered when the worker sends its first "
+            "reading (or name it with --meter, or issue its certificate with `certs init`)"
+        )
     for lfdi, reason in sorted(failed.items()):
         click.echo(f"  {lfdi}: {reason}", err=True)
     if failed:
@@ -363,16 +398,27 @@ async def _work(
     worker_id: str | None,
 ) -> None:
     from oracle.bridge import open_bridge
-    from oracle.chain import ChainError
+    from oracle.chain import ChainError, open_chain
+    from oracle.chain.served import serving
+
+    async with contextlib.AsyncExitStack() as held:
+        try:
+            chain_backend = open_chain(settings.chain)
+            held.push_async_callback(chain_backend.close)
+            # Holding an embedded chain: serve it, so `verify` and others work beside us.
+            await held.enter_async_context(serving(chain_backend))
+            bridge = await open_bridge(
+                database.write, settings.chain, directory, chain=chain_backend,
+                worker_id=worker_id, read_engine=database.read,
+            )  # fmt: skip
+        except ChainError as exc:
+            raise click.ClickException(str(exc)) from None
+        await _run_worker(bridge, drain)
+
+
+async def _run_worker(bridge: Bridge, drain: bool) -> None:
     from oracle.status import STATS
 
-    try:
-        bridge = await open_bridge(
-            database.write, settings.chain, directory, worker_id=worker_id,
-            read_engine=database.read,
-        )  # fmt: skip
-    except ChainError as exc:
-        raise click.ClickException(str(exc)) from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -35,6 +35,12 @@ if TYPE_CHECKING:
     "(kinds: drop, duplicate, skew, corrupt, backwards, foreign_cert). Repeatable.",
 )
 @click.option(
+    "--profile",
+    type=click.Choice(["ieee-2030.5", "csip-aus"]),
+    help="Behave as a plain IEEE 2030.5 client (default) or as one for CSIP-AUS servers "
+    "(readings on the minute, whole-minute intervals).",
+)
+@click.option(
     "--status-every",
     type=click.FloatRange(min=0),
     default=60.0,
@@ -55,6 +61,7 @@ def meters(
     speed: float | None,
     duration: float | None,
     faults: tuple[str, ...],
+    profile: str | None,
     status_every: float,
     metrics_port: int | None,
 ) -> None:
@@ -79,6 +86,7 @@ def meters(
         ("server_url", server_url),
         ("replay_hours", replay_hours),
         ("speed", speed),
+        ("profile", profile),
     ):
         if value is not None:
             update[key] = value

@@ -23,6 +23,7 @@ from typing import Any, Literal
 from solders.account import Account
 from solders.pubkey import Pubkey
 from solders.signature import Signature
+from solders.transaction import VersionedTransaction
 
 from oracle.chain.backend import ChainError
 
@@ -69,7 +70,16 @@ CREATE TABLE IF NOT EXISTS transactions (
     tx BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS transactions_by_slot ON transactions (slot);
+CREATE TABLE IF NOT EXISTS transaction_addresses (
+    address BLOB NOT NULL,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (address, position)
+) WITHOUT ROWID;
 """
+
+# PRAGMA user_version: 1 once every transaction's addresses are in transaction_addresses
+# (state files written before getSignaturesForAddress are indexed when first opened).
+ADDRESSES_INDEXED = 1
 
 _U64 = 1 << 64
 _I64_MAX = (1 << 63) - 1
@@ -135,6 +145,19 @@ class Ledger:
             raise LedgerError(f"cannot open chain state {path}: {exc}") from exc
         if row is not None and row[0] != FORMAT:
             raise LedgerError(f"chain state {path} has format {row[0]}, expected {FORMAT}")
+        if self._db.execute("PRAGMA user_version").fetchone()[0] < ADDRESSES_INDEXED:
+            self._index_addresses()
+
+    def _index_addresses(self) -> None:
+        with self._transaction() as db:
+            rows = db.execute("SELECT position, tx, loaded_addresses FROM transactions").fetchall()
+            for position, raw, loaded in rows:
+                addresses = transaction_addresses(bytes(raw), _json_or_none(loaded))
+                db.executemany(
+                    "INSERT OR IGNORE INTO transaction_addresses VALUES (?, ?)",
+                    [(bytes(a), position) for a in addresses],
+                )
+            db.execute(f"PRAGMA user_version = {ADDRESSES_INDEXED}")
 
     def close(self) -> None:
         """Close the file."""
@@ -196,6 +219,10 @@ class Ledger:
                     None if tx.return_data is None else json.dumps(tx.return_data),
                     tx.tx,
                 ),
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO transaction_addresses VALUES (?, ?)",
+                [(bytes(a), position) for a in transaction_addresses(tx.tx, tx.loaded_addresses)],
             )
             db.execute(
                 "UPDATE chain SET slot = ?, unix_timestamp = ?, transaction_count = ?",
@@ -287,31 +314,80 @@ class Ledger:
             out.append(None if row is None else (row[0], _json_or_none(row[1])))
         return out
 
+    def position(self, signature: Signature) -> int | None:
+        """Where a landed transaction stands in the chain's order (from 1)."""
+        row = self._db.execute(
+            "SELECT position FROM transactions WHERE signature = ?", (bytes(signature),)
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def transactions_of(
+        self, address: Pubkey, *, before: int | None, until: int | None, limit: int
+    ) -> list[StoredTransaction]:
+        """Transactions that name ``address``, newest first, strictly between the positions
+        ``until`` and ``before`` (either may be None)."""
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM transactions t JOIN transaction_addresses a"  # noqa: S608
+            " ON a.position = t.position WHERE a.address = ? AND a.position < ?"
+            " AND a.position > ? ORDER BY a.position DESC LIMIT ?",
+            (
+                bytes(address),
+                _I64_MAX if before is None else before,
+                0 if until is None else until,
+                limit,
+            ),
+        ).fetchall()
+        return [_transaction_row(r) for r in rows]
+
+    def transactions_since(self, slot: int) -> list[StoredTransaction]:
+        """Transactions of ``slot`` and later, oldest first."""
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM transactions WHERE slot >= ? ORDER BY position",  # noqa: S608
+            (slot,),
+        ).fetchall()
+        return [_transaction_row(r) for r in rows]
+
     def transaction(self, signature: Signature) -> StoredTransaction | None:
         """The full record of a landed transaction."""
         row = self._db.execute(
-            "SELECT signature, slot, block_time, err, logs, compute_units, fee, pre_balances,"
-            " post_balances, loaded_addresses, inner_instructions, return_data, tx"
-            " FROM transactions WHERE signature = ?",
+            f"SELECT {_COLUMNS} FROM transactions WHERE signature = ?",  # noqa: S608
             (bytes(signature),),
         ).fetchone()
-        if row is None:
-            return None
-        return StoredTransaction(
-            signature=Signature.from_bytes(row[0]),
-            slot=row[1],
-            block_time=row[2],
-            err=_json_or_none(row[3]),
-            logs=json.loads(row[4]),
-            compute_units=row[5],
-            fee=row[6],
-            pre_balances=json.loads(row[7]),
-            post_balances=json.loads(row[8]),
-            loaded_addresses=_json_or_none(row[9]),
-            inner_instructions=_json_or_none(row[10]),
-            return_data=_json_or_none(row[11]),
-            tx=bytes(row[12]),
-        )
+        return None if row is None else _transaction_row(row)
+
+
+# A constant (never input): the f-strings above only splice in this column list.
+_COLUMNS = (
+    "signature, slot, block_time, err, logs, compute_units, fee, pre_balances,"
+    " post_balances, loaded_addresses, inner_instructions, return_data, tx"
+)
+
+
+def _transaction_row(row: tuple[Any, ...]) -> StoredTransaction:
+    return StoredTransaction(
+        signature=Signature.from_bytes(row[0]),
+        slot=row[1],
+        block_time=row[2],
+        err=_json_or_none(row[3]),
+        logs=json.loads(row[4]),
+        compute_units=row[5],
+        fee=row[6],
+        pre_balances=json.loads(row[7]),
+        post_balances=json.loads(row[8]),
+        loaded_addresses=_json_or_none(row[9]),
+        inner_instructions=_json_or_none(row[10]),
+        return_data=_json_or_none(row[11]),
+        tx=bytes(row[12]),
+    )
+
+
+def transaction_addresses(raw: bytes, loaded: dict[str, list[str]] | None) -> set[Pubkey]:
+    """Every address a wire-format transaction names: its static keys and the ones its
+    lookup tables loaded (what getSignaturesForAddress searches)."""
+    keys = set(VersionedTransaction.from_bytes(raw).message.account_keys)
+    for texts in (loaded or {}).values():
+        keys.update(Pubkey.from_string(t) for t in texts)
+    return keys
 
 
 class _Tx:

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +31,13 @@ from solders.transaction import VersionedTransaction
 from oracle.chain.backend import TransactionRejected, TxError
 from oracle.chain.ledger import StoredTransaction
 from oracle.chain.local import SOLANA_CORE_VERSION, LocalChain, LocalSimulation
-from oracle.chain.spl_token import parse_mint, parse_token_account, parsed_json, ui_amount
+from oracle.chain.spl_token import (
+    TOKEN_PROGRAMS,
+    parse_mint,
+    parse_token_account,
+    parsed_json,
+    ui_amount,
+)
 
 # JSON-RPC 2.0 and Solana's own error codes.
 PARSE_ERROR = -32700
@@ -46,6 +54,23 @@ MAX_MULTIPLE_ACCOUNTS = 100
 MAX_SIGNATURE_STATUSES = 256
 MAX_BASE58_ACCOUNT_BYTES = 128
 MAX_FILTERS = 4
+MAX_SIGNATURES_FOR_ADDRESS = 1000
+MAX_PRIORITIZATION_FEE_ACCOUNTS = 128
+PRIORITIZATION_FEE_SLOTS = 150  # agave's prioritization-fee cache holds this many blocks
+
+MEMO_PROGRAMS = (
+    Pubkey.from_string("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr"),
+    Pubkey.from_string("Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo"),
+)
+COMPUTE_BUDGET_PROGRAM = Pubkey.from_string("ComputeBudget111111111111111111111111111111")
+SET_COMPUTE_UNIT_PRICE = 3  # ComputeBudgetInstruction's tag; a u64 of micro-lamports follows
+
+# A validator's getVersion names its feature set by a u32 taken from a hash of the active
+# feature ids. This chain's features are LiteSVM's defaults for the agave release below, so
+# its id is taken the same way from that release's name: stable, and not any validator's.
+FEATURE_SET_ID = int.from_bytes(
+    hashlib.sha256(f"litesvm agave {SOLANA_CORE_VERSION}".encode()).digest()[:4], "little"
+)
 
 
 class RpcError(Exception):
@@ -79,7 +104,8 @@ def _arg(params: list[Any], i: int, what: str) -> Any:
     return params[i]
 
 
-def _config(params: list[Any], i: int) -> dict[str, Any]:
+def config_param(params: list[Any], i: int) -> dict[str, Any]:
+    """The configuration object at position ``i`` ({} when absent)."""
     if len(params) <= i or params[i] is None:
         return {}
     if not isinstance(params[i], dict):
@@ -88,7 +114,8 @@ def _config(params: list[Any], i: int) -> dict[str, Any]:
     return config
 
 
-def _pubkey(value: Any) -> Pubkey:
+def pubkey_param(value: Any) -> Pubkey:
+    """A base-58 public key parameter."""
     if not isinstance(value, str):
         raise invalid("Invalid param: expected a base-58 public key string")
     try:
@@ -97,7 +124,8 @@ def _pubkey(value: Any) -> Pubkey:
         raise invalid(f"Invalid param: Invalid public key {value!r}") from None
 
 
-def _signature(value: Any) -> Signature:
+def signature_param(value: Any) -> Signature:
+    """A base-58 signature parameter."""
     if not isinstance(value, str):
         raise invalid("Invalid param: expected a base-58 signature string")
     try:
@@ -222,12 +250,13 @@ class RpcMethods:
                     out[token.mint] = mint.decimals
         return out
 
-    def _ui_account(
+    def ui_account(
         self,
         account: Account | None,
         config: dict[str, Any],
         decimals: dict[Pubkey, int] | None = None,
     ) -> dict[str, Any] | None:
+        """An account in the encoding ``config`` asks for (agave's UiAccount)."""
         if account is None:
             return None
         encoding = config.get("encoding", "binary")
@@ -269,9 +298,9 @@ class RpcMethods:
         }
 
     def rpc_getAccountInfo(self, params: list[Any]) -> Any:
-        key = _pubkey(_arg(params, 0, "pubkey"))
-        config = _config(params, 1)
-        return self._with_context(self._ui_account(self.chain.account(key), config))
+        key = pubkey_param(_arg(params, 0, "pubkey"))
+        config = config_param(params, 1)
+        return self._with_context(self.ui_account(self.chain.account(key), config))
 
     def rpc_getMultipleAccounts(self, params: list[Any]) -> Any:
         keys = _arg(params, 0, "pubkeys")
@@ -279,17 +308,17 @@ class RpcMethods:
             raise invalid("Invalid param: expected a list of public keys")
         if len(keys) > MAX_MULTIPLE_ACCOUNTS:
             raise invalid(f"Too many inputs provided; max {MAX_MULTIPLE_ACCOUNTS}")
-        config = _config(params, 1)
-        accounts = [self.chain.account(_pubkey(k)) for k in keys]
+        config = config_param(params, 1)
+        accounts = [self.chain.account(pubkey_param(k)) for k in keys]
         decimals = self._decimals(accounts) if config.get("encoding") == "jsonParsed" else None
-        return self._with_context([self._ui_account(a, config, decimals) for a in accounts])
+        return self._with_context([self.ui_account(a, config, decimals) for a in accounts])
 
     def rpc_getBalance(self, params: list[Any]) -> Any:
-        key = _pubkey(_arg(params, 0, "pubkey"))
+        key = pubkey_param(_arg(params, 0, "pubkey"))
         return self._with_context(self.chain.balance(key))
 
     def rpc_getTokenAccountBalance(self, params: list[Any]) -> Any:
-        key = _pubkey(_arg(params, 0, "pubkey"))
+        key = pubkey_param(_arg(params, 0, "pubkey"))
         account = self.chain.account(key)
         if account is None:
             raise invalid("Invalid param: could not find account")
@@ -302,9 +331,62 @@ class RpcMethods:
             raise invalid("Invalid param: could not find mint")
         return self._with_context(ui_amount(token.amount, mint.decimals))
 
+    def _mint(self, key: Pubkey) -> Any:
+        account = self.chain.account(key)
+        if account is None:
+            raise invalid("Invalid param: could not find account")
+        mint = parse_mint(account)
+        if mint is None:
+            raise invalid("Invalid param: not a Token mint")
+        return mint
+
+    def rpc_getTokenSupply(self, params: list[Any]) -> Any:
+        mint = self._mint(pubkey_param(_arg(params, 0, "mint")))
+        return self._with_context(ui_amount(mint.supply, mint.decimals))
+
+    def rpc_getTokenAccountsByOwner(self, params: list[Any]) -> Any:
+        owner = pubkey_param(_arg(params, 0, "owner"))
+        which = _arg(params, 1, "mint or programId filter")
+        if not isinstance(which, dict) or len(which) != 1:
+            raise invalid("Invalid param: expected {mint} or {programId}")
+        wanted_mint: Pubkey | None = None
+        if "mint" in which:
+            wanted_mint = pubkey_param(which["mint"])
+            mint_account = self.chain.account(wanted_mint)
+            if mint_account is None or parse_mint(mint_account) is None:
+                raise invalid("Invalid param: could not find mint")
+            programs = [mint_account.owner]
+        elif "programId" in which:
+            program = pubkey_param(which["programId"])
+            if program not in TOKEN_PROGRAMS:
+                raise invalid("Invalid param: unrecognized Token program id")
+            programs = [program]
+        else:
+            raise invalid(f"Invalid param: unsupported filter {next(iter(which))!r}")
+        config = config_param(params, 2)
+        found = []
+        for program in programs:
+            for key, account in self.chain.program_accounts(program):
+                token = parse_token_account(account)
+                if token is None or token.owner != owner:
+                    continue
+                if wanted_mint is None or token.mint == wanted_mint:
+                    found.append((key, account))
+        decimals = (
+            self._decimals([a for _, a in found])
+            if config.get("encoding") == "jsonParsed"
+            else None
+        )
+        return self._with_context(
+            [
+                {"pubkey": str(key), "account": self.ui_account(account, config, decimals)}
+                for key, account in found
+            ]
+        )
+
     def rpc_getProgramAccounts(self, params: list[Any]) -> Any:
-        owner = _pubkey(_arg(params, 0, "program id"))
-        config = _config(params, 1)
+        owner = pubkey_param(_arg(params, 0, "program id"))
+        config = config_param(params, 1)
         tests = _filters(config.get("filters"))
         found = [
             (key, account)
@@ -317,7 +399,7 @@ class RpcMethods:
             else None
         )
         value = [
-            {"pubkey": str(key), "account": self._ui_account(account, config, decimals)}
+            {"pubkey": str(key), "account": self.ui_account(account, config, decimals)}
             for key, account in found
         ]
         return self._with_context(value) if config.get("withContext") else value
@@ -327,7 +409,7 @@ class RpcMethods:
         return self.chain.minimum_balance(size)
 
     def rpc_requestAirdrop(self, params: list[Any]) -> Any:
-        key = _pubkey(_arg(params, 0, "pubkey"))
+        key = pubkey_param(_arg(params, 0, "pubkey"))
         lamports = _uint(_arg(params, 1, "lamports"), "lamports")
         return str(self.chain.airdrop(key, lamports).signature)
 
@@ -370,7 +452,7 @@ class RpcMethods:
         return "ok"
 
     def rpc_getVersion(self, params: list[Any]) -> Any:
-        return {"solana-core": SOLANA_CORE_VERSION, "feature-set": None}
+        return {"solana-core": SOLANA_CORE_VERSION, "feature-set": FEATURE_SET_ID}
 
     def rpc_getGenesisHash(self, params: list[Any]) -> Any:
         return str(self.chain.genesis_hash)
@@ -400,7 +482,7 @@ class RpcMethods:
     # -- transactions ------------------------------------------------------------------------
 
     def rpc_sendTransaction(self, params: list[Any]) -> Any:
-        config = _config(params, 1)
+        config = config_param(params, 1)
         tx = _transaction(params, config)
         signature = tx.signatures[0]
         if self.chain.transaction(signature) is not None:
@@ -429,7 +511,7 @@ class RpcMethods:
         return str(record.signature)
 
     def rpc_simulateTransaction(self, params: list[Any]) -> Any:
-        config = _config(params, 1)
+        config = config_param(params, 1)
         tx = _transaction(params, config)
         sig_verify = bool(config.get("sigVerify", False))
         replace = bool(config.get("replaceRecentBlockhash", False))
@@ -444,13 +526,13 @@ class RpcMethods:
             account_config = {"encoding": wanted.get("encoding", "base64")}
             accounts = []
             for text in wanted["addresses"]:
-                key = _pubkey(text)
+                key = pubkey_param(text)
                 if sim.err is None and key in sim.post_accounts:
                     after: Account | None = sim.post_accounts[key]
                     account = after if after is not None and after.lamports > 0 else None
                 else:
                     account = self.chain.account(key)
-                accounts.append(self._ui_account(account, account_config))
+                accounts.append(self.ui_account(account, account_config))
         value = _simulation_json(sim, accounts)
         if config.get("innerInstructions"):
             value["innerInstructions"] = sim.inner_instructions or []
@@ -468,7 +550,7 @@ class RpcMethods:
             raise invalid("Invalid param: expected a list of signatures")
         if len(texts) > MAX_SIGNATURE_STATUSES:
             raise invalid(f"Too many inputs provided; max {MAX_SIGNATURE_STATUSES}")
-        signatures = [_signature(t) for t in texts]
+        signatures = [signature_param(t) for t in texts]
         value = [
             None
             if s is None
@@ -483,11 +565,68 @@ class RpcMethods:
         ]
         return self._with_context(value)
 
+    def rpc_getSignaturesForAddress(self, params: list[Any]) -> Any:
+        address = pubkey_param(_arg(params, 0, "address"))
+        config = config_param(params, 1)
+        limit = config.get("limit")
+        limit = MAX_SIGNATURES_FOR_ADDRESS if limit is None else _uint(limit, "limit")
+        if not 1 <= limit <= MAX_SIGNATURES_FOR_ADDRESS:
+            raise invalid(f"Invalid limit; max {MAX_SIGNATURES_FOR_ADDRESS}")
+        before = config.get("before")
+        until = config.get("until")
+        found = self.chain.transactions_of(
+            address,
+            before=None if before is None else signature_param(before),
+            until=None if until is None else signature_param(until),
+            limit=limit,
+        )
+        return [
+            {
+                "signature": str(t.signature),
+                "slot": t.slot,
+                "err": t.err,
+                "memo": _memo(VersionedTransaction.from_bytes(t.tx)),
+                "blockTime": t.block_time,
+                "confirmationStatus": "finalized",
+            }
+            for t in found
+        ]
+
+    def rpc_getRecentPrioritizationFees(self, params: list[Any]) -> Any:
+        texts = params[0] if params else []
+        if not isinstance(texts, list):
+            raise invalid("Invalid param: expected a list of account addresses")
+        if len(texts) > MAX_PRIORITIZATION_FEE_ACCOUNTS:
+            raise invalid(f"Too many inputs provided; max {MAX_PRIORITIZATION_FEE_ACCOUNTS}")
+        accounts = {pubkey_param(t) for t in texts}
+        slot = self.chain.slot
+        first = max(0, slot - PRIORITIZATION_FEE_SLOTS + 1)
+        # Per slot: the lowest price any transaction paid, and per written account the
+        # lowest price paid by a transaction writing it (how agave's fee cache keeps them).
+        block_min: dict[int, int] = {}
+        account_min: dict[tuple[int, Pubkey], int] = {}
+        for stored in self.chain.recent_transactions(PRIORITIZATION_FEE_SLOTS):
+            tx = VersionedTransaction.from_bytes(stored.tx)
+            price = _compute_unit_price(tx)
+            block_min[stored.slot] = min(price, block_min.get(stored.slot, price))
+            for key in _written(tx, stored) & accounts:
+                at = (stored.slot, key)
+                account_min[at] = min(price, account_min.get(at, price))
+        return [
+            {
+                "slot": s,
+                "prioritizationFee": max(
+                    [block_min.get(s, 0)] + [account_min.get((s, k), 0) for k in accounts]
+                ),
+            }
+            for s in range(first, slot + 1)
+        ]
+
     def rpc_getTransaction(self, params: list[Any]) -> Any:
-        signature = _signature(_arg(params, 0, "signature"))
+        signature = signature_param(_arg(params, 0, "signature"))
         second = params[1] if len(params) > 1 else None
         # The old form passes the encoding alone.
-        config = {"encoding": second} if isinstance(second, str) else _config(params, 1)
+        config = {"encoding": second} if isinstance(second, str) else config_param(params, 1)
         if config.get("commitment") == "processed":
             raise invalid("Method does not support commitment below `confirmed`")
         encoding = config.get("encoding", "json")
@@ -556,6 +695,50 @@ def _filters(raw: Any) -> list[Callable[[bytes], bool]]:
         else:
             raise invalid(f"Invalid param: unsupported filter {next(iter(f))!r}")
     return tests
+
+
+def _memo(tx: VersionedTransaction) -> str | None:
+    """The transaction's memos as agave lists them: "[length] text", joined by "; "."""
+    keys = tx.message.account_keys
+    memos = [
+        bytes(ix.data)
+        for ix in tx.message.instructions
+        if ix.program_id_index < len(keys) and keys[ix.program_id_index] in MEMO_PROGRAMS
+    ]
+    if not memos:
+        return None
+    return "; ".join(f"[{len(m)}] {m.decode('utf-8', 'replace')}" for m in memos)
+
+
+def _compute_unit_price(tx: VersionedTransaction) -> int:
+    """The micro-lamports per compute unit a transaction offers (0 when it sets none)."""
+    keys = tx.message.account_keys
+    for ix in tx.message.instructions:
+        data = bytes(ix.data)
+        if (
+            ix.program_id_index < len(keys)
+            and keys[ix.program_id_index] == COMPUTE_BUDGET_PROGRAM
+            and len(data) == 9
+            and data[0] == SET_COMPUTE_UNIT_PRICE
+        ):
+            return int(struct.unpack_from("<Q", data, 1)[0])
+    return 0
+
+
+def _written(tx: VersionedTransaction, stored: StoredTransaction) -> set[Pubkey]:
+    """The accounts a landed transaction locked for writing."""
+    keys = list(tx.message.account_keys)
+    h = tx.message.header
+    signed = h.num_required_signatures
+    written = {
+        k
+        for i, k in enumerate(keys)
+        if i < signed - h.num_readonly_signed_accounts
+        or signed <= i < len(keys) - h.num_readonly_unsigned_accounts
+    }
+    loaded = stored.loaded_addresses or {}
+    written.update(Pubkey.from_string(t) for t in loaded.get("writable", []))
+    return written
 
 
 def _size_is(size: int) -> Callable[[bytes], bool]:
@@ -633,9 +816,13 @@ METHODS = (
     "getMinimumBalanceForRentExemption",
     "getMultipleAccounts",
     "getProgramAccounts",
+    "getRecentPrioritizationFees",
     "getSignatureStatuses",
+    "getSignaturesForAddress",
     "getSlot",
     "getTokenAccountBalance",
+    "getTokenAccountsByOwner",
+    "getTokenSupply",
     "getTransaction",
     "getTransactionCount",
     "getVersion",

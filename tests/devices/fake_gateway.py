@@ -12,21 +12,27 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from lxml import etree
 
 from certs.pki import Pki
 from certs.tls import peer_lfdi, server_context
 from sep2 import (
     CONTENT_TYPE,
+    SEP2_NAMESPACE,
     Codec,
     DeviceCapability,
     EndDevice,
     EndDeviceList,
     Error,
+    FunctionSetAssignments,
+    FunctionSetAssignmentsList,
     Link,
     ListLink,
     MirrorMeterReading,
@@ -36,6 +42,8 @@ from sep2 import (
     Registration,
     Sep2Object,
     Sep2ParseError,
+    Time,
+    UsagePointList,
     extract_readings,
     reading_types_of,
 )
@@ -64,6 +72,18 @@ class FakeGateway:
     delay_s: float = 0.0
     hide_edevs: bool = False
     """The EndDeviceList shows nothing (a registration the meter cannot see)."""
+    extensions: bool = False
+    """Answers carry CSIP-AUS extension content, as a CSIP-AUS server's do."""
+    registration_links: bool = True
+    """EndDevices link their Registration (a server without Registration if False)."""
+    clock: Callable[[], float] = time.time
+    """The server's clock (tests hand it the meter's hand-moved one)."""
+    clock_offset_s: float = 0.0
+    """How far the server's clock is ahead of ``clock`` (negative: behind)."""
+    time_quality: int = 7
+    time_poll_rate: int | None = None
+    time_in: str = "dcap"
+    """Where the TimeLink is: "dcap", "fsa" (only in the FunctionSetAssignments), "none"."""
     edevs: dict[str, EndDevice] = field(default_factory=dict)
     mups: dict[str, MirrorUsagePoint] = field(default_factory=dict)  # by id
     readings: dict[tuple[str, str, int | None], StoredReading] = field(default_factory=dict)
@@ -84,6 +104,10 @@ class FakeGateway:
         app.router.add_post("/edev", self.edev_create)
         app.router.add_get("/edev/{id}", self.edev_one)
         app.router.add_get("/edev/{id}/rg", self.registration)
+        app.router.add_get("/edev/{id}/fsa", self.fsa_list)
+        app.router.add_get("/edev/{id}/fsa/1", self.fsa_one)
+        app.router.add_get("/edev/{id}/upt", self.usage_points)
+        app.router.add_get("/tm", self.time)
         app.router.add_get("/mup", self.mup_list)
         app.router.add_post("/mup", self.mup_create)
         app.router.add_get("/mup/{id}", self.mup_one)
@@ -121,8 +145,11 @@ class FakeGateway:
         return peer_lfdi(ssl_object)
 
     def _xml(self, resource: Sep2Object, status: int = 200, **headers: str) -> web.Response:
+        body = self.codec.serialise(resource)
+        if self.extensions:
+            body = with_csip_aus_extensions(body)
         return web.Response(
-            body=self.codec.serialise(resource),
+            body=body,
             status=status,
             content_type=CONTENT_TYPE,
             headers=headers,
@@ -151,15 +178,72 @@ class FakeGateway:
                 poll_rate=self.poll_rate,
                 end_device_list_link=ListLink(href="/edev"),
                 mirror_usage_point_list_link=ListLink(href="/mup"),
+                time_link=Link(href="/tm") if self.time_in == "dcap" else None,
             )
         )
+
+    async def time(self, request: web.Request) -> web.Response:
+        await self._pause(request)
+        return self._xml(
+            Time(
+                href="/tm",
+                poll_rate=self.time_poll_rate,
+                current_time=int(self.clock() + self.clock_offset_s),
+                dst_end_time=0,
+                dst_offset=0,
+                dst_start_time=0,
+                quality=self.time_quality,
+                tz_offset=0,
+            )
+        )
+
+    def _fsa(self, number: str) -> FunctionSetAssignments:
+        return FunctionSetAssignments(
+            href=f"/edev/{number}/fsa/1",
+            mrid="0F" * 15 + "01",
+            time_link=Link(href="/tm") if self.time_in == "fsa" else None,
+            usage_point_list_link=ListLink(href=f"/edev/{number}/upt"),
+            tariff_profile_list_link=ListLink(href="/tp"),
+        )
+
+    async def fsa_list(self, request: web.Request) -> web.Response:
+        await self._pause(request)
+        number = request.match_info["id"]
+        if number not in self.edevs:
+            return web.Response(status=404)
+        return self._xml(
+            FunctionSetAssignmentsList(
+                href=f"/edev/{number}/fsa",
+                poll_rate=self.poll_rate,
+                all=1,
+                results=1,
+                items=(self._fsa(number),),
+            )
+        )
+
+    async def fsa_one(self, request: web.Request) -> web.Response:
+        await self._pause(request)
+        number = request.match_info["id"]
+        if number not in self.edevs:
+            return web.Response(status=404)
+        return self._xml(self._fsa(number))
+
+    async def usage_points(self, request: web.Request) -> web.Response:
+        await self._pause(request)
+        return self._xml(UsagePointList(href=request.path, all=0, results=0))
 
     async def edev_list(self, request: web.Request) -> web.Response:
         await self._pause(request)
         lfdi = self._lfdi(request)
         items = tuple(e for e in self.edevs.values() if e.lfdi == lfdi and not self.hide_edevs)
         return self._xml(
-            EndDeviceList(href="/edev", all=len(items), results=len(items), items=items)
+            EndDeviceList(
+                href="/edev",
+                poll_rate=self.poll_rate,
+                all=len(items),
+                results=len(items),
+                items=items,
+            )
         )
 
     async def edev_create(self, request: web.Request) -> web.Response:
@@ -182,7 +266,8 @@ class FakeGateway:
             lfdi=lfdi,
             sfdi=edev.sfdi,
             changed_time=edev.changed_time,
-            registration_link=Link(href=f"{href}/rg"),
+            registration_link=Link(href=f"{href}/rg") if self.registration_links else None,
+            function_set_assignments_list_link=ListLink(href=f"{href}/fsa", all=1),
         )
         return web.Response(status=201, headers={"Location": href})
 
@@ -291,3 +376,20 @@ class FakeGateway:
             )
         self.posts.append((request.path, 201))
         return web.Response(status=201, headers={"Location": f"/upt/{number}/mr"})
+
+
+CSIP_AUS = "https://csipaus.org/ns"
+
+
+def with_csip_aus_extensions(body: bytes) -> bytes:
+    """An answer as a CSIP-AUS server writes it: a ``csipaus:ConnectionPointLink`` ending
+    every EndDevice, and a profile attribute on the root (names from the extension's
+    namespace; the content is ours)."""
+    root = etree.fromstring(body)
+    root.set(f"{{{CSIP_AUS}}}profileVersion", "1.2")
+    for edev in root.iter(f"{{{SEP2_NAMESPACE}}}EndDevice"):
+        link = etree.SubElement(
+            edev, f"{{{CSIP_AUS}}}ConnectionPointLink", nsmap={"csipaus": CSIP_AUS}
+        )
+        link.set("href", f"{edev.get('href', '/edev')}/cp")
+    return etree.tostring(root)

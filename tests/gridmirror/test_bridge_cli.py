@@ -1,4 +1,4 @@
-"""``gridmirror chain init|worker|status|redrive`` and ``gridmirror verify``, in process."""
+"""``gridmirror chain init|worker|status|redrive``, ``readings`` and ``verify``, in process."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from sqlmodel import Session, select
 
 from gateway.db import open_database
 from gridmirror.cli import cli
-from oracle.outbox import OutboxEntry, enqueue
+from gridmirror.commands.readings import STATES
+from oracle.outbox import OutboxEntry, OutboxState, enqueue
 from oracle.records import ChainMeter
 
 pytestmark = pytest.mark.timeout(120)
@@ -86,6 +87,22 @@ def test_init_worker_status_verify(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     status = run(data, "chain", "status")
     assert "outbox: pending 0, in_flight 0, confirmed 25" in status.output
 
+    # `readings` names what `verify` takes: newest first, the id and LFDI@time
+    listed = run(data, "readings", "--lfdi", METER, "--limit", "3")
+    assert listed.exit_code == 0, listed.output
+    newest = sorted((r for r in rows(data) if r.lfdi == METER), key=lambda r: -r.timestamp)[:3]
+    lines = listed.output.strip().splitlines()
+    assert [line.split()[0] for line in lines] == [str(r.id) for r in newest]
+    assert all(
+        line.endswith(f"confirmed slot {r.slot}") for line, r in zip(lines, newest, strict=True)
+    )
+    assert f"import {newest[0].import_wh} Wh  export {newest[0].export_wh} Wh" in lines[0]
+    name = lines[0].split()[1]
+    assert run(data, "verify", name).exit_code == 0
+    assert run(data, "readings", "--state", "dead").output.strip() == "none match"
+    bad = run(data, "readings", "--lfdi", "nope")
+    assert bad.exit_code == 2 and "40 hex digits" in bad.output
+
     target = rows(data)[3]
     yes = run(data, "verify", str(target.id))
     assert yes.exit_code == 0 and "yes: accepted in batch" in yes.output, yes.output
@@ -94,6 +111,19 @@ def test_init_worker_status_verify(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert by_time.exit_code == 0
     no = run(data, "verify", "424242")
     assert no.exit_code == 1 and no.output.strip() == "no: no reading 424242 in the database"
+
+
+def test_init_with_no_meters_known_says_when_they_will_be(tmp_path: Path) -> None:
+    assert run(tmp_path / "data", "readings").output.strip() == "no readings stored yet"
+    done = run(tmp_path / "data", "chain", "init")
+    assert done.exit_code == 0, done.output
+    assert "meters known: 0 to the gateway's database, 0 in the PKI index, 0 named" in done.output
+    assert "meters: 0 ready (0 registered now)" in done.output
+    assert "a meter is registered when the worker sends its first reading" in done.output
+
+
+def test_readings_knows_every_outbox_state() -> None:
+    assert set(STATES) == {s.value for s in OutboxState}
 
 
 def test_redrive_and_one_line_errors(tmp_path: Path) -> None:

@@ -60,3 +60,23 @@ def test_poll_rates_per_list_from_toml_and_environment(
     s = load_settings(cfg)
     assert (s.gateway.poll_rate_of("dcap"), s.gateway.poll_rate_of("mup")) == (300, 120)
     assert s.gateway.poll_rate_of("upt") == 600
+
+
+@pytest.mark.parametrize("spelling", ["off", "OFF"])
+def test_the_meters_registration_pin_turns_off_in_toml_and_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spelling: str
+) -> None:
+    cfg = tmp_path / "g.toml"
+    cfg.write_text(
+        f'[meters]\nregistration_pin = "{spelling}"\n\n[meters.registration_pins]\nGM-A = 5\n'
+    )
+    assert load_settings(cfg).meters.registration_pin is None
+    assert load_settings(cfg).meters.registration_pins == {"GM-A": 5}
+    monkeypatch.setenv("GRIDMIRROR_METERS__REGISTRATION_PIN", spelling)
+    assert load_settings().meters.registration_pin is None
+    monkeypatch.setenv("GRIDMIRROR_METERS__REGISTRATION_PIN", "123455")
+    assert load_settings().meters.registration_pin == 123455
+    monkeypatch.setenv("GRIDMIRROR_METERS__REGISTRATION_PIN", "null")
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert "registration_pin" in str(info.value)

@@ -4,6 +4,7 @@ gateway's lifespan puts it on the embedded chain, and every reading verifies."""
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import signal
 import subprocess
@@ -25,6 +26,7 @@ from gateway.settings import GatewaySettings
 from gridmirror.cli import cli
 from oracle.bridge import bridge_lifespan
 from oracle.chain import open_chain
+from oracle.chain.served import SERVED_FILE
 from oracle.deployment import init_oracle
 from oracle.outbox import OutboxEntry
 from oracle.program import OracleProgram
@@ -167,6 +169,10 @@ async def test_gridmirror_gateway_runs_the_bridge_in_its_process(
         CliRunner().invoke, cli, ["--data-dir", str(data), "chain", "init"]
     )
     assert init.exit_code == 0, init.output
+    # both of the PKI's meters, before either has connected
+    assert (
+        "2 in the PKI index" in init.output and "meters: 2 ready (2 registered now)" in init.output
+    )
     env = gateway_process_env()
     proc = subprocess.Popen(
         [sys.executable, "-m", "gridmirror", "--data-dir", str(data), "gateway"],
@@ -196,11 +202,47 @@ async def test_gridmirror_gateway_runs_the_bridge_in_its_process(
         while confirmed(db_url) < 6:
             assert proc.poll() is None and time.monotonic() < deadline
             await asyncio.sleep(0.1)
+        # The CLI beside the running gateway, each command its own process: the gateway
+        # holds the embedded chain and serves it, and the commands find it.
+        served = json.loads((data / "chain" / SERVED_FILE).read_text())
+        assert served["pid"] == proc.pid and served["url"].startswith("http://127.0.0.1:")
+        beside = {
+            name: await asyncio.to_thread(gridmirror, data, *args)
+            for name, args in {
+                "verify": ["verify", f"{device.lfdi}@{start}"],
+                "status": ["chain", "status"],
+                "reconcile": ["chain", "reconcile"],
+                "init": ["chain", "init"],
+            }.items()
+        }
+        for name, done in beside.items():
+            assert "in use by pid" not in done.stderr, (name, done.stderr)
+        assert beside["verify"].returncode == 0, beside["verify"].stderr
+        assert "yes: accepted" in beside["verify"].stdout
+        assert "pending 0" in beside["status"].stdout
+        assert "confirmed 6" in beside["status"].stdout
+        assert beside["reconcile"].returncode == 0, beside["reconcile"].stdout
+        assert "reconciled: 2 meters" in beside["reconcile"].stdout
+        assert beside["init"].returncode == 0, beside["init"].stderr
+        assert f"chain: {served['url']}" in beside["init"].stdout
+        assert "meters: 2 ready (0 registered now)" in beside["init"].stdout
     finally:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0 and out.strip().endswith("gridmirror gateway: stopped")
+    assert not (data / "chain" / SERVED_FILE).exists()  # withdrawn at a clean stop
     verdict = await asyncio.to_thread(
         CliRunner().invoke, cli, ["--data-dir", str(data), "verify", f"{device.lfdi}@{start}"]
     )
     assert verdict.exit_code == 0 and "yes: accepted" in verdict.output
+
+
+def gridmirror(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """One ``gridmirror`` command in its own process, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "gridmirror", "--data-dir", str(data), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=gateway_process_env(),
+    )

@@ -14,7 +14,11 @@ from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 
 from gridmirror.cli import cli
+from oracle.chain import open_chain
+from oracle.chain.embedded import EmbeddedBackend
 from oracle.chain.rpc import RpcBackend
+from oracle.chain.served import SERVED_FILE, served_url
+from oracle.settings import ChainSettings
 from tests.oracle.chain.conftest import signed, transfer_tx
 
 
@@ -88,6 +92,37 @@ async def test_serve_survives_kill_9(tmp_path: Path, processes: list[Serve]) -> 
     assert status is not None and status.ok
     await chain.close()
     assert second.stop() == 0  # SIGTERM is a clean stop
+
+
+async def test_a_served_chain_is_found_through_its_state_dir(
+    tmp_path: Path, processes: list[Serve]
+) -> None:
+    """Another process opening the held chain gets the holder's RPC server; once the
+    holder is killed its leftover file is not followed: the chain is opened in place."""
+    settings = ChainSettings(state_dir=tmp_path / "chain", poll_interval=0.02)
+    first = Serve(tmp_path)
+    processes.append(first)
+    assert served_url(tmp_path / "chain") == first.url
+    beside = open_chain(settings)
+    assert isinstance(beside, RpcBackend) and beside.url == first.url
+    payer = Keypair()
+    await beside.confirm_transaction(await beside.request_airdrop(payer.pubkey(), 10**9))
+    await beside.close()
+    assert first.stop(signal.SIGKILL) == -signal.SIGKILL
+    assert (tmp_path / "chain" / SERVED_FILE).exists()  # nobody withdrew it
+    alone = open_chain(settings)
+    try:
+        assert isinstance(alone, EmbeddedBackend)
+        assert await alone.get_balance(payer.pubkey()) == 10**9  # the same chain
+        # held now by a process that serves nothing: the old URL is not offered
+        assert served_url(tmp_path / "chain") is None
+    finally:
+        await alone.close()
+    second = Serve(tmp_path)
+    processes.append(second)
+    assert served_url(tmp_path / "chain") == second.url
+    assert second.stop() == 0
+    assert not (tmp_path / "chain" / SERVED_FILE).exists()  # withdrawn at a clean stop
 
 
 def test_one_server_per_state_dir(tmp_path: Path, processes: list[Serve]) -> None:

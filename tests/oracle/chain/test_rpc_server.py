@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -438,3 +439,154 @@ async def test_rpc_backend_refuses_to_deploy(served: Served) -> None:
     with pytest.raises(ChainError, match="cannot deploy"):
         await chain.deploy_program(Keypair().pubkey(), b"\x7fELF", Keypair().pubkey())
     await chain.close()
+
+
+async def test_get_version_names_a_feature_set(client: AsyncClient, served: Served) -> None:
+    doc = (await rpc(served.url, "getVersion"))["result"]
+    # web3.js's superstruct schema wants a u32 here, not null
+    assert isinstance(doc["feature-set"], int) and 0 <= doc["feature-set"] < 2**32
+    assert (await client.get_version()).value.feature_set == doc["feature-set"]
+
+
+async def test_signatures_for_address_newest_first_with_memos_and_paging(
+    client: AsyncClient, served: Served
+) -> None:
+    payer = await funded(client)
+    to = Keypair().pubkey()
+    sigs = []
+    for lamports in (1_000_000, 2_000_000, 3_000_000):
+        latest = (await client.get_latest_blockhash()).value
+        tx = transfer_tx(payer, to, lamports, latest.blockhash)
+        sigs.append((await client.send_transaction(tx)).value)
+    # a failed one is listed too, with its error
+    latest = (await client.get_latest_blockhash()).value
+    failed = transfer_tx(payer, to, 10**18, latest.blockhash)
+    sigs.append((await client.send_transaction(failed, TxOpts(skip_preflight=True))).value)
+    found = (await client.get_signatures_for_address(to)).value
+    assert [s.signature for s in found] == sigs[::-1]
+    assert found[0].err is not None and all(s.err is None for s in found[1:])
+    assert all(s.confirmation_status is not None for s in found)
+    assert found[0].block_time == int(ManualTime().now)
+    paged = (await client.get_signatures_for_address(to, before=sigs[2], limit=1)).value
+    assert [s.signature for s in paged] == [sigs[1]]
+    since = (await client.get_signatures_for_address(to, until=sigs[1])).value
+    assert [s.signature for s in since] == [sigs[3], sigs[2]]
+    # the payer's list starts with the airdrop that funded it, which carries a memo
+    payer_list = (await client.get_signatures_for_address(payer.pubkey())).value
+    assert len(payer_list) == 5
+    memo = payer_list[-1].memo
+    assert memo is not None and re.fullmatch(r"\[24\] airdrop [0-9a-f]{16}", memo)
+    assert payer_list[0].memo is None
+    assert (await client.get_signatures_for_address(Keypair().pubkey())).value == []
+    for bad in ({"limit": 0}, {"limit": 1001}, {"before": "nope"}):
+        assert (await rpc(served.url, "getSignaturesForAddress", str(to), bad))["error"][
+            "code"
+        ] == -32602
+
+
+async def test_the_address_index_is_built_for_an_older_state_file(
+    tmp_path: Path, clock: ManualTime
+) -> None:
+    served = await serve(tmp_path / "chain", clock)
+    async with AsyncClient(served.url) as c:
+        payer = await funded(c)
+    await served.stop()
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "chain" / "chain.sqlite3")
+    db.execute("DROP TABLE transaction_addresses")
+    db.execute("PRAGMA user_version = 0")
+    db.commit()
+    db.close()
+    served = await serve(tmp_path / "chain", clock)
+    async with AsyncClient(served.url) as c:
+        assert len((await c.get_signatures_for_address(payer.pubkey())).value) == 1
+    await served.stop()
+
+
+async def test_token_supply_and_accounts_by_owner(client: AsyncClient, served: Served) -> None:
+    from solana.rpc.types import TokenAccountOpts
+
+    payer = await funded(client)
+    token = await AsyncToken.create_mint(
+        client, payer, payer.pubkey(), 3, TOKEN_PROGRAM_ID, skip_confirmation=False
+    )
+    other = await AsyncToken.create_mint(
+        client, payer, payer.pubkey(), 0, TOKEN_PROGRAM_ID, skip_confirmation=False
+    )
+    owner = Keypair().pubkey()
+    account = await token.create_associated_token_account(owner, skip_confirmation=False)
+    await other.create_associated_token_account(owner, skip_confirmation=False)
+    await token.create_associated_token_account(Keypair().pubkey(), skip_confirmation=False)
+    await token.mint_to(account, payer, 12_345, opts=TxOpts(skip_confirmation=False))
+    supply = (await client.get_token_supply(token.pubkey)).value
+    assert (supply.amount, supply.decimals, supply.ui_amount_string) == ("12345", 3, "12.345")
+    by_mint = (
+        await client.get_token_accounts_by_owner_json_parsed(
+            owner, TokenAccountOpts(mint=token.pubkey)
+        )
+    ).value
+    assert [a.pubkey for a in by_mint] == [account]
+    info = by_mint[0].account.data.parsed["info"]
+    assert info["tokenAmount"]["uiAmountString"] == "12.345" and info["owner"] == str(owner)
+    by_program = (
+        await client.get_token_accounts_by_owner(
+            owner, TokenAccountOpts(program_id=TOKEN_PROGRAM_ID, encoding="base64")
+        )
+    ).value
+    assert len(by_program) == 2
+    by_owner = (await token.get_accounts_by_owner(owner)).value
+    assert [a.pubkey for a in by_owner] == [account]
+    nobody = (
+        await client.get_token_accounts_by_owner(
+            Keypair().pubkey(), TokenAccountOpts(program_id=TOKEN_PROGRAM_ID, encoding="base64")
+        )
+    ).value
+    assert nobody == []
+    errors = [
+        ("getTokenSupply", [str(account)]),  # a token account is not a mint
+        ("getTokenSupply", [str(Keypair().pubkey())]),
+        ("getTokenAccountsByOwner", [str(owner), {"mint": str(Keypair().pubkey())}]),
+        ("getTokenAccountsByOwner", [str(owner), {"programId": str(Pubkey.default())}]),
+        ("getTokenAccountsByOwner", [str(owner), {}]),
+    ]
+    for method, params in errors:
+        assert (await rpc(served.url, method, *params))["error"]["code"] == -32602, method
+
+
+async def test_recent_prioritization_fees(
+    client: AsyncClient, served: Served, clock: ManualTime
+) -> None:
+    from solders.compute_budget import set_compute_unit_price
+    from solders.system_program import TransferParams, transfer
+
+    from tests.oracle.chain.conftest import signed
+
+    payer = await funded(client)
+    to, elsewhere = Keypair().pubkey(), Keypair().pubkey()
+    clock.advance(1)  # a slot of its own, apart from the airdrop's
+    latest = (await client.get_latest_blockhash()).value
+    pay = transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=to, lamports=10**6))
+    cheap = transfer(
+        TransferParams(from_pubkey=payer.pubkey(), to_pubkey=elsewhere, lamports=10**6)
+    )
+    await client.send_transaction(
+        signed(payer, [set_compute_unit_price(7_000), pay], latest.blockhash)
+    )
+    await client.send_transaction(
+        signed(payer, [set_compute_unit_price(50), cheap], latest.blockhash)
+    )
+    slot = served.chain.slot
+    fees = (await rpc(served.url, "getRecentPrioritizationFees"))["result"]
+    assert [f["slot"] for f in fees] == list(range(max(0, slot - 149), slot + 1))
+    by_slot = {f["slot"]: f["prioritizationFee"] for f in fees}
+    assert by_slot[slot] == 50  # the block's lowest price
+    # (solana-py has no call for it)
+    written = (await rpc(served.url, "getRecentPrioritizationFees", [str(to)]))["result"]
+    assert {f["slot"]: f["prioritizationFee"] for f in written}[slot] == 7_000  # who wrote `to`
+    assert {f["slot"]: f["prioritizationFee"] for f in fees if f["slot"] != slot} == {
+        s: 0 for s in by_slot if s != slot
+    }
+    too_many = [str(Keypair().pubkey()) for _ in range(129)]
+    doc = await rpc(served.url, "getRecentPrioritizationFees", too_many)
+    assert doc["error"]["code"] == -32602
