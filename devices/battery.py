@@ -1,9 +1,10 @@
-"""A battery run for self-consumption, in exact integer energy.
+"""A battery in exact integer energy: it does what it is asked within its limits.
 
-Self-consumption: PV surplus charges the battery, and the battery discharges to cover
-load that PV does not, each within its power limit and within the state-of-charge
-window. It never charges from the grid and never exports, so a battery can never push a
-meter's import or export above what its load or PV alone would.
+Each interval it is given a target (devices.dispatch: the strategy that runs it, e.g.
+the PV surplus for self-consumption): positive, it charges up to that much; negative, it
+discharges up to that much, each within its power limit and the state-of-charge window.
+The strategies never ask a discharge above the interval's deficit, so a battery never
+exports; only time-of-use and peak shaving ask a charge from the grid.
 
 Round-trip efficiency is split evenly between the two directions (``sqrt(rte)`` each):
 charging ``E`` of AC energy stores ``E x eta``; delivering ``E`` draws ``E / eta`` from
@@ -74,10 +75,11 @@ class Battery:
         return self.content / self._capacity
 
     def dispatch(self, surplus: int, dt_ms: int) -> tuple[int, int, int]:
-        """Run one interval of ``dt_ms`` against ``surplus`` mWs (PV minus load).
+        """Run one interval of ``dt_ms`` toward ``surplus`` mWs (the strategy's target;
+        for self-consumption PV minus load).
 
         Returns ``(charged, discharged, losses)`` in mWs, AC side: ``charged`` never
-        exceeds the surplus and ``discharged`` never exceeds the deficit.
+        exceeds a positive target and ``discharged`` never exceeds a negative one.
         """
         if surplus > 0:
             room = self._top - self.content

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from devices.battery import Battery
+from devices.dispatch import Dispatch
 from devices.electrical import line_voltage, measure, reactive_power
 from devices.load import BuildingLoad
 from devices.pv import PvArray
@@ -137,6 +138,18 @@ class MeterModel:
                 b.soc_min,
                 b.soc_max,
                 b.soc_initial,
+            )
+            if b is not None
+            else None
+        )
+        self._dispatch = (
+            Dispatch(
+                b.strategy,
+                charge_kw=b.charge_kw,
+                rated_power_w=spec.rated_power_w,
+                off_peak=b.off_peak_hours,
+                off_peak_weekends=b.off_peak_weekends,
+                peak_shaving_kw=b.peak_shaving_kw,
             )
             if b is not None
             else None
@@ -267,8 +280,9 @@ class MeterModel:
         c = self.site.at(mid)
         e_load = round(self._load.power(mid, c.local_day, c.hour, c.ambient_c) * dt)
         e_pv = round(self._pv.power(c.ghi, c.ambient_c) * dt) if self._pv is not None else 0
-        if self.battery is not None:
-            charged, discharged, losses = self.battery.dispatch(e_pv - e_load, dt)
+        if self.battery is not None and self._dispatch is not None:
+            target = self._dispatch.target(e_pv - e_load, dt, hour=c.hour, local_day=c.local_day)
+            charged, discharged, losses = self.battery.dispatch(target, dt)
             self._ledger.book(e_load, e_pv, charged, discharged, losses)
         else:
             self._ledger.book(e_load, e_pv, 0, 0, 0)

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from devices.dispatch import GRID_MARGIN, Strategy
 from devices.load import BUILDING_TYPES, LOAD_CEILING
 
 Role = Literal["consumer", "prosumer", "hybrid"]
@@ -84,11 +85,31 @@ class BatterySpec(BaseModel):
     soc_min: float = Field(default=0.10, ge=0.0, lt=1.0, description="Lowest state of charge.")
     soc_max: float = Field(default=0.95, gt=0.0, le=1.0, description="Highest state of charge.")
     soc_initial: float = Field(default=0.50, ge=0.0, le=1.0, description="At the first step.")
+    strategy: Strategy = Field(
+        default="self_consumption",
+        description="How it is run (devices.dispatch): self_consumption, time_of_use or "
+        "peak_shaving.",
+    )
+    off_peak_hours: tuple[float, float] = Field(
+        default=(22.0, 9.0),
+        description="time_of_use: local start and end of the off-peak hours (may wrap "
+        "midnight); Thailand's TOU tariff by default.",
+    )
+    off_peak_weekends: bool = Field(
+        default=True, description="time_of_use: Saturday and Sunday are off-peak all day."
+    )
+    peak_shaving_kw: float | None = Field(
+        default=None, gt=0.0, description="peak_shaving: the import it holds the meter to."
+    )
 
     @model_validator(mode="after")
     def _window(self) -> BatterySpec:
         if self.soc_min >= self.soc_max:
             raise ValueError("soc_min must be below soc_max")
+        if any(not 0.0 <= h <= 24.0 for h in self.off_peak_hours):
+            raise ValueError("off_peak_hours must be within 0..24")
+        if self.strategy == "peak_shaving" and self.peak_shaving_kw is None:
+            raise ValueError("a peak_shaving battery needs peak_shaving_kw")
         return self
 
 
@@ -147,6 +168,12 @@ class MeterSpec(BaseModel):
             raise ValueError(
                 f"rated_power_w {self.rated_power_w} is below the PV "
                 f"inverter's {self.pv_kwp * 1000.0:.0f} W"
+            )
+        b = self.battery
+        shave = b.peak_shaving_kw if b is not None else None
+        if shave is not None and shave * 1000.0 > GRID_MARGIN * self.rated_power_w:
+            raise ValueError(
+                f"peak_shaving_kw {b.peak_shaving_kw:g} is above {GRID_MARGIN:g} x rated_power_w"
             )
         if self.phases == 1 and self.rated_power_w > SINGLE_PHASE_MAX_W:
             raise ValueError(f"a single-phase service carries at most {SINGLE_PHASE_MAX_W} W")

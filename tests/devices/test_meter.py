@@ -210,7 +210,10 @@ def test_step_size_hardly_matters(campus: Campus, serial: str) -> None:
     for step, ledger in results.items():
         for field in ("imported", "exported", "pv", "load"):
             a, b = getattr(ledger, field), getattr(base, field)
-            assert abs(a - b) <= 0.005 * b + MWS_PER_WH, (step, field)
+            # import and export are differences of load and PV: they inherit the PV's
+            # small absolute differences, which are large against a small export
+            scale = max(b, base.pv) if field in ("imported", "exported") else b
+            assert abs(a - b) <= 0.005 * scale + MWS_PER_WH, (step, field)
 
 
 def test_snapshot_resumes_exactly(campus: Campus) -> None:
