@@ -36,8 +36,9 @@ import hashlib
 import logging
 import ssl
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import aiohttp
 from yarl import URL
@@ -47,6 +48,8 @@ from devices.buffer import SampleBuffer
 from devices.faults import MeterFaults
 from devices.meter import MeterModel
 from devices.mirror import MeterMirror, Sample, ShapeCheck, der_mirror, sample_of
+from devices.registers import EnergyLedger
+from devices.servertime import ServerClock
 from devices.settings import FleetSettings
 from devices.stats import ErrorKind, FleetStats, MeterPhase, MeterStatus
 from devices.timeline import Timeline
@@ -58,20 +61,24 @@ from sep2 import (
     EndDeviceList,
     Error,
     Extension,
+    FunctionSetAssignments,
+    FunctionSetAssignmentsList,
     MirrorUsagePoint,
     MirrorUsagePointList,
     Registration,
     Sep2Object,
     Sep2ParseError,
+    Time,
+    UsagePointList,
 )
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T", bound=Sep2Object)
-L = TypeVar("L", EndDeviceList, MirrorUsagePointList)
+L = TypeVar("L", EndDeviceList, MirrorUsagePointList, FunctionSetAssignmentsList, UsagePointList)
 
 DEFAULT_POST_RATE = 900  # the standard's default when a server gives none
-DEFAULT_POLL_RATE = 900
+DEFAULT_POLL_RATE = 900  # the standard's default pollRate (and Time's)
 LIST_LIMIT = 100  # items asked for per page when looking through a list
 SAMPLES_PER_TURN = 200  # physics steps before yielding to the other meters
 REPLAY_POST_INTERVAL_S = 1.0  # real seconds between a replaying meter's POSTs
@@ -105,6 +112,20 @@ class RequestFailed(Exception):
 
 class MeterRefused(Exception):
     """The meter will not talk to this server (a PIN mismatch, a missing function set)."""
+
+
+PollKind = Literal["dcap", "edev", "fsa", "tm"]
+"""The resources a meter reads again at their pollRate besides its mirror list."""
+
+
+@dataclass
+class Poll:
+    """A resource read again every ``every`` seconds (its pollRate), next at ``due``
+    (real time)."""
+
+    url: URL
+    every: float
+    due: float
 
 
 @dataclass
@@ -189,6 +210,12 @@ class MeterClient:
         self.mup_list_url: URL | None = None
         self.extensions: dict[str, tuple[Extension, ...]] = {}
         """The extensions the server's last answer at each path carried."""
+        self.server_clock = ServerClock(status.serial, settings.clock_tolerance_s)
+        self.polls: dict[PollKind, Poll] = {}
+        """What is read again at its pollRate (the mirror list has its own schedule)."""
+        self._setup_links: tuple[str | None, str | None] = (None, None)
+        self.function_sets: dict[str, FunctionSetAssignments] = {}
+        """The FunctionSetAssignments the EndDevice links, by href."""
         self.ready = False
         self._fresh_setup = False
         self._retry_at = 0.0  # real time before which no request is made
@@ -205,6 +232,7 @@ class MeterClient:
         if len(self.buffer):
             self._last_time = max(self._last_time, self.buffer.newest_time() - self.faults.skew_s)
         self._next_due = self._grid_after(self._last_time)
+        self._readings_taken = 0
 
     # --- the loop --------------------------------------------------------------------
 
@@ -219,15 +247,19 @@ class MeterClient:
         finally:
             self.stats.set_phase(self.status, MeterPhase.STOPPED)
 
+    def _server_now(self) -> float:
+        """Simulated time on the server's clock: what readings are stamped with."""
+        return self.timeline.now() + self.server_clock.offset
+
     def _sleep_for(self) -> float:
         now = self.timeline.clock()
-        wake = self.timeline.real_at(self._next_due)
+        wake = self.timeline.real_at(self._next_due - self.server_clock.offset)
         if not self.ready:
             wake = min(wake, max(self._retry_at, now))
         elif self.buffer:
             wake = min(wake, max(self._retry_at, self._flush_at, now))
         if self.ready:
-            wake = min(wake, self._poll_at)
+            wake = min(wake, self._poll_at, *(p.due for p in self.polls.values()))
         return max(0.0, wake - now)
 
     async def _talk(self) -> None:
@@ -238,7 +270,8 @@ class MeterClient:
         try:
             if not self.ready:
                 await self.setup()
-            if self.timeline.clock() >= self._poll_at:
+            await self._poll_due()
+            if self.ready and self.timeline.clock() >= self._poll_at:
                 await self.poll_mirror()
             # While a replay runs, samples come faster than real time: gather them into
             # one POST per REPLAY_POST_INTERVAL_S rather than one POST per sample.
@@ -286,7 +319,7 @@ class MeterClient:
 
     def _read_due(self) -> None:
         """Step the physics to every reading time that has come, buffering the samples."""
-        now = int(self.timeline.now())
+        now = int(self._server_now())
         if self._next_due > now:
             return
         # After a long absence, skip to the last stretch the buffer can hold: one long
@@ -310,6 +343,7 @@ class MeterClient:
             self._next_due = self._grid_after(self._next_due)
 
     def _read(self, t: int) -> None:
+        self._readings_taken += 1
         since = self.model.time_ms // 1000
         state = self.model.step_to(t)
         sample = sample_of(state, since, t + self.faults.skew_s)
@@ -345,8 +379,15 @@ class MeterClient:
 
     async def _setup(self) -> None:
         self.stats.set_phase(self.status, MeterPhase.STARTING)
+        self.polls.clear()
         dcap = await self._get(self.link.dcap_url, DeviceCapability)
+        self._schedule("dcap", self.link.dcap_url, dcap.poll_rate)
+        self._setup_links = _setup_links(dcap)
+        # The server's time first: the EndDevice's changedTime is stamped with it too.
+        if dcap.time_link is not None:
+            await self._read_time(self.link.resolve(dcap.time_link.href))
         edev = await self._find_or_register(dcap)
+        await self._walk_function_sets(edev)
         await self._check_registration(edev)
         mup_list_url = self.mup_list_url = await self._mirror_list_url(dcap)
         self.mup_url, mup = await self._find_or_create_mirror(mup_list_url, self.mirror)
@@ -368,16 +409,21 @@ class MeterClient:
         if dcap.end_device_list_link is None:
             raise MeterRefused("the server's DeviceCapability has no EndDeviceListLink")
         list_url = self.link.resolve(dcap.end_device_list_link.href)
-        for page in await self._list_pages(list_url, EndDeviceList):
+        pages = await self._list_pages(list_url, EndDeviceList)
+        # The list's pollRate paces re-reading our EndDevice (the resource has none).
+        poll_rate = pages[0].poll_rate
+        for page in pages:
             for item in page.items:
                 if item.sfdi == self.status.sfdi or (item.lfdi or "") == self.status.lfdi:
+                    if item.href:
+                        self._schedule("edev", self.link.resolve(item.href), poll_rate)
                     return item
         body = self.link.shapes.serialise(
             self.link.codec,
             EndDevice(
                 sfdi=self.status.sfdi,
                 lfdi=self.status.lfdi,
-                changed_time=int(self.timeline.now()),
+                changed_time=int(self._server_now()),
             ),
         )
         try:
@@ -392,7 +438,103 @@ class MeterClient:
         if location is None:
             raise RequestFailed(ErrorKind.PROTOCOL, "EndDevice created without a Location")
         log.info(f"{self.serial}: registered as {location}", extra={"serial": self.serial})
-        return await self._get(self.link.resolve(location), EndDevice)
+        url = self.link.resolve(location)
+        self._schedule("edev", url, poll_rate)
+        return await self._get(url, EndDevice)
+
+    async def _walk_function_sets(self, edev: EndDevice) -> None:
+        """Read the FunctionSetAssignments the EndDevice links and follow what they point
+        to that a meter uses: a TimeLink (when DeviceCapability had none) and the
+        UsagePointList. Other function sets (DER programs, tariffs, messaging...) are
+        not a meter's: they are named at DEBUG and left unread."""
+        link = edev.function_set_assignments_list_link
+        if link is None:
+            self.polls.pop("fsa", None)
+            return
+        url = self.link.resolve(link.href)
+        pages = await self._list_pages(url, FunctionSetAssignmentsList)
+        self._schedule("fsa", url, pages[0].poll_rate)
+        self.function_sets = {f.href or f.mrid: f for p in pages for f in p.items}
+        for fsa in self.function_sets.values():
+            if fsa.time_link is not None and "tm" not in self.polls:
+                await self._read_time(self.link.resolve(fsa.time_link.href))
+            if fsa.usage_point_list_link is not None:
+                await self._list_pages(
+                    self.link.resolve(fsa.usage_point_list_link.href), UsagePointList
+                )
+            unread = [name for name in _UNREAD_FUNCTION_SETS if getattr(fsa, name) is not None]
+            if unread:
+                log.debug(
+                    f"{self.serial}: FunctionSetAssignments {fsa.href}: not a meter's, "
+                    f"left unread: {', '.join(unread)}",
+                    extra={"serial": self.serial},
+                )
+
+    async def _read_time(self, url: URL) -> None:
+        """GET the server's Time, learn its clock's offset, and schedule the next read."""
+        sent = self.timeline.clock()
+        tm = await self._get(url, Time)
+        self.server_clock.observe(tm, sent, self.timeline.clock())
+        self._schedule("tm", url, tm.poll_rate)
+        if not self._readings_taken and not self.buffer:
+            self._start_in_server_time()
+
+    def _start_in_server_time(self) -> None:
+        """A meter that has read nothing yet starts at the server's now (on its minute
+        under CSIP-AUS), not at ours: no backlog for a server ahead of us, no wait for
+        one behind."""
+        if self.model.ledger != EnergyLedger():
+            return  # resumed from saved state: its registers go on from where they were
+        align = self._align
+        start = -(-int(self._server_now()) // align) * align
+        if start * 1000 != self.model.time_ms:
+            self.model.start_at(start)
+            self._last_time = start
+            self._next_due = self._grid_after(start)
+
+    def _schedule(self, kind: PollKind, url: URL, poll_rate: int | None) -> None:
+        every = poll_rate or DEFAULT_POLL_RATE
+        self.polls[kind] = Poll(url, every, self.timeline.clock() + every)
+
+    async def _poll_due(self) -> None:
+        """Read again what its pollRate says is due (the mirror list aside)."""
+        for kind in _POLL_ORDER:
+            poll = self.polls.get(kind)
+            if not self.ready or poll is None or self.timeline.clock() < poll.due:
+                continue
+            poll.due = self.timeline.clock() + poll.every  # again even if this one fails
+            await _POLL_READERS[kind](self, poll.url)
+
+    async def _poll_dcap(self, url: URL) -> None:
+        dcap = await self._get(url, DeviceCapability)
+        self._schedule("dcap", url, dcap.poll_rate)
+        if _setup_links(dcap) != self._setup_links:
+            log.info(
+                f"{self.serial}: the server's DeviceCapability links other lists now; "
+                "setting up again",
+                extra={"serial": self.serial},
+            )
+            self.ready = False
+
+    async def _poll_edev(self, url: URL) -> None:
+        try:
+            await self._get(url, EndDevice)
+        except RequestFailed as exc:
+            if exc.status != 404:
+                raise
+            log.warning(
+                f"{self.serial}: EndDevice {url.path} is gone; registering again",
+                extra={"serial": self.serial},
+            )
+            self.ready = False
+
+    async def _poll_fsa(self, url: URL) -> None:
+        pages = await self._list_pages(url, FunctionSetAssignmentsList)
+        self._schedule("fsa", url, pages[0].poll_rate)
+        self.function_sets = {f.href or f.mrid: f for p in pages for f in p.items}
+
+    async def _poll_tm(self, url: URL) -> None:
+        await self._read_time(url)
 
     async def _check_registration(self, edev: EndDevice) -> None:
         pin = self.settings.registration_pins.get(self.serial, self.settings.registration_pin)
@@ -746,3 +888,31 @@ def _retry_after(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None  # an HTTP date: rare from 2030.5 servers; the backoff decides
+
+
+def _setup_links(dcap: DeviceCapability) -> tuple[str | None, str | None]:
+    """The links a meter's setup follows from DeviceCapability (EndDevice, mirror lists)."""
+    edev, mup = dcap.end_device_list_link, dcap.mirror_usage_point_list_link
+    return (edev.href if edev else None, mup.href if mup else None)
+
+
+# Function sets a FunctionSetAssignments may link that an emulated meter does not use.
+_UNREAD_FUNCTION_SETS = (
+    "customer_account_list_link",
+    "demand_response_program_list_link",
+    "der_program_list_link",
+    "file_list_link",
+    "messaging_program_list_link",
+    "prepayment_list_link",
+    "response_set_list_link",
+    "tariff_profile_list_link",
+)
+
+_POLL_ORDER: tuple[PollKind, ...] = ("dcap", "tm", "edev", "fsa")
+_POLL_READERS: dict[PollKind, Callable[[MeterClient, URL], Awaitable[None]]] = {
+    "dcap": MeterClient._poll_dcap,
+    "edev": MeterClient._poll_edev,
+    "fsa": MeterClient._poll_fsa,
+    "tm": MeterClient._poll_tm,
+}
+"""Which read each pollRate is due for: the poll table."""

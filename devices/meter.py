@@ -169,6 +169,14 @@ class MeterModel:
         meter._state = meter._at_rest()
         return meter
 
+    def start_at(self, when: Instant) -> None:
+        """Move the start of a meter that has not run yet (a client that learns the
+        server's clock before its first reading starts in the server's time)."""
+        if self._ledger != EnergyLedger():
+            raise ValueError(f"{self.spec.serial}: a meter that has run cannot move its start")
+        self._t = to_ms(when)
+        self._state = self._at_rest()
+
     @property
     def time_ms(self) -> int:
         """The meter's present time, milliseconds since the epoch."""

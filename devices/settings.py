@@ -129,6 +129,13 @@ class FleetSettings(BaseModel):
         description="How often a meter re-reads its MirrorUsagePoint to notice a new "
         "postRate; the server's pollRate (900 s if it gives none) if unset.",
     )
+    clock_tolerance_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="How far the server's clock (its Time resource, read at start and at "
+        "its pollRate) may be from ours before a meter says so at WARNING; readings are "
+        "stamped in the server's time either way.",
+    )
     request_timeout_s: float = Field(default=30.0, gt=0, description="Per HTTP request.")
     check_hostname: bool = Field(
         default=True, description="Check the gateway's certificate names its host."

@@ -161,13 +161,17 @@ async def _serve(
         try:
             await server.start()
         except OSError as exc:
-            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+            raise click.ClickException(
+                f"cannot listen on {host}:{port} (RPC) and port {port + 1} (PubSub): {exc.strerror}"
+            ) from exc
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         # Only now: whoever read this line may stop us with SIGTERM and see a clean exit.
-        click.echo(f"chain RPC listening on {server.url} (state: {state_dir})")
+        click.echo(
+            f"chain RPC listening on {server.url} (PubSub {server.pubsub_url}; state: {state_dir})"
+        )
         try:
             await stop.wait()
         finally:

@@ -30,7 +30,7 @@ import logging
 import os
 import secrets
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,6 +84,10 @@ NATIVE_LOADER = Pubkey.from_string("NativeLoader1111111111111111111111111111111"
 
 STATE_FILE = "chain.sqlite3"
 LOCK_FILE = "chain.lock"
+
+
+CommitListener = Callable[[StoredTransaction, Sequence[tuple[Pubkey, Account | None]]], None]
+"""Told of each committed transaction and the writable accounts it left (None: closed)."""
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,8 @@ class LocalChain:
         self.transaction_count = row.transaction_count
         self._slot = row.slot
         self._timestamp = row.unix_timestamp
+        # Called after each transaction is committed (the PubSub endpoint's notifications).
+        self.on_commit: list[CommitListener] = []
         self._slot_hashes: deque[tuple[int, Hash]] = deque(maxlen=SLOT_HASHES_LEN)
         self._recent: dict[Hash, int] = {}
         self._set_clock(self._slot, self._timestamp, fresh=True)
@@ -383,6 +389,11 @@ class LocalChain:
         self.transaction_count += 1
         if next_slot is not None:
             self._set_clock(next_slot, self._timestamp)
+        for listener in self.on_commit:
+            try:
+                listener(record, accounts)
+            except Exception:  # a listener's fault must not look like the transaction's
+                log.exception("commit listener failed")
 
     def simulate(
         self,

@@ -104,7 +104,8 @@ def _arg(params: list[Any], i: int, what: str) -> Any:
     return params[i]
 
 
-def _config(params: list[Any], i: int) -> dict[str, Any]:
+def config_param(params: list[Any], i: int) -> dict[str, Any]:
+    """The configuration object at position ``i`` ({} when absent)."""
     if len(params) <= i or params[i] is None:
         return {}
     if not isinstance(params[i], dict):
@@ -113,7 +114,8 @@ def _config(params: list[Any], i: int) -> dict[str, Any]:
     return config
 
 
-def _pubkey(value: Any) -> Pubkey:
+def pubkey_param(value: Any) -> Pubkey:
+    """A base-58 public key parameter."""
     if not isinstance(value, str):
         raise invalid("Invalid param: expected a base-58 public key string")
     try:
@@ -122,7 +124,8 @@ def _pubkey(value: Any) -> Pubkey:
         raise invalid(f"Invalid param: Invalid public key {value!r}") from None
 
 
-def _signature(value: Any) -> Signature:
+def signature_param(value: Any) -> Signature:
+    """A base-58 signature parameter."""
     if not isinstance(value, str):
         raise invalid("Invalid param: expected a base-58 signature string")
     try:
@@ -247,12 +250,13 @@ class RpcMethods:
                     out[token.mint] = mint.decimals
         return out
 
-    def _ui_account(
+    def ui_account(
         self,
         account: Account | None,
         config: dict[str, Any],
         decimals: dict[Pubkey, int] | None = None,
     ) -> dict[str, Any] | None:
+        """An account in the encoding ``config`` asks for (agave's UiAccount)."""
         if account is None:
             return None
         encoding = config.get("encoding", "binary")
@@ -294,9 +298,9 @@ class RpcMethods:
         }
 
     def rpc_getAccountInfo(self, params: list[Any]) -> Any:
-        key = _pubkey(_arg(params, 0, "pubkey"))
-        config = _config(params, 1)
-        return self._with_context(self._ui_account(self.chain.account(key), config))
+        key = pubkey_param(_arg(params, 0, "pubkey"))
+        config = config_param(params, 1)
+        return self._with_context(self.ui_account(self.chain.account(key), config))
 
     def rpc_getMultipleAccounts(self, params: list[Any]) -> Any:
         keys = _arg(params, 0, "pubkeys")
@@ -304,17 +308,17 @@ class RpcMethods:
             raise invalid("Invalid param: expected a list of public keys")
         if len(keys) > MAX_MULTIPLE_ACCOUNTS:
             raise invalid(f"Too many inputs provided; max {MAX_MULTIPLE_ACCOUNTS}")
-        config = _config(params, 1)
-        accounts = [self.chain.account(_pubkey(k)) for k in keys]
+        config = config_param(params, 1)
+        accounts = [self.chain.account(pubkey_param(k)) for k in keys]
         decimals = self._decimals(accounts) if config.get("encoding") == "jsonParsed" else None
-        return self._with_context([self._ui_account(a, config, decimals) for a in accounts])
+        return self._with_context([self.ui_account(a, config, decimals) for a in accounts])
 
     def rpc_getBalance(self, params: list[Any]) -> Any:
-        key = _pubkey(_arg(params, 0, "pubkey"))
+        key = pubkey_param(_arg(params, 0, "pubkey"))
         return self._with_context(self.chain.balance(key))
 
     def rpc_getTokenAccountBalance(self, params: list[Any]) -> Any:
-        key = _pubkey(_arg(params, 0, "pubkey"))
+        key = pubkey_param(_arg(params, 0, "pubkey"))
         account = self.chain.account(key)
         if account is None:
             raise invalid("Invalid param: could not find account")
@@ -337,29 +341,29 @@ class RpcMethods:
         return mint
 
     def rpc_getTokenSupply(self, params: list[Any]) -> Any:
-        mint = self._mint(_pubkey(_arg(params, 0, "mint")))
+        mint = self._mint(pubkey_param(_arg(params, 0, "mint")))
         return self._with_context(ui_amount(mint.supply, mint.decimals))
 
     def rpc_getTokenAccountsByOwner(self, params: list[Any]) -> Any:
-        owner = _pubkey(_arg(params, 0, "owner"))
+        owner = pubkey_param(_arg(params, 0, "owner"))
         which = _arg(params, 1, "mint or programId filter")
         if not isinstance(which, dict) or len(which) != 1:
             raise invalid("Invalid param: expected {mint} or {programId}")
         wanted_mint: Pubkey | None = None
         if "mint" in which:
-            wanted_mint = _pubkey(which["mint"])
+            wanted_mint = pubkey_param(which["mint"])
             mint_account = self.chain.account(wanted_mint)
             if mint_account is None or parse_mint(mint_account) is None:
                 raise invalid("Invalid param: could not find mint")
             programs = [mint_account.owner]
         elif "programId" in which:
-            program = _pubkey(which["programId"])
+            program = pubkey_param(which["programId"])
             if program not in TOKEN_PROGRAMS:
                 raise invalid("Invalid param: unrecognized Token program id")
             programs = [program]
         else:
             raise invalid(f"Invalid param: unsupported filter {next(iter(which))!r}")
-        config = _config(params, 2)
+        config = config_param(params, 2)
         found = []
         for program in programs:
             for key, account in self.chain.program_accounts(program):
@@ -375,14 +379,14 @@ class RpcMethods:
         )
         return self._with_context(
             [
-                {"pubkey": str(key), "account": self._ui_account(account, config, decimals)}
+                {"pubkey": str(key), "account": self.ui_account(account, config, decimals)}
                 for key, account in found
             ]
         )
 
     def rpc_getProgramAccounts(self, params: list[Any]) -> Any:
-        owner = _pubkey(_arg(params, 0, "program id"))
-        config = _config(params, 1)
+        owner = pubkey_param(_arg(params, 0, "program id"))
+        config = config_param(params, 1)
         tests = _filters(config.get("filters"))
         found = [
             (key, account)
@@ -395,7 +399,7 @@ class RpcMethods:
             else None
         )
         value = [
-            {"pubkey": str(key), "account": self._ui_account(account, config, decimals)}
+            {"pubkey": str(key), "account": self.ui_account(account, config, decimals)}
             for key, account in found
         ]
         return self._with_context(value) if config.get("withContext") else value
@@ -405,7 +409,7 @@ class RpcMethods:
         return self.chain.minimum_balance(size)
 
     def rpc_requestAirdrop(self, params: list[Any]) -> Any:
-        key = _pubkey(_arg(params, 0, "pubkey"))
+        key = pubkey_param(_arg(params, 0, "pubkey"))
         lamports = _uint(_arg(params, 1, "lamports"), "lamports")
         return str(self.chain.airdrop(key, lamports).signature)
 
@@ -478,7 +482,7 @@ class RpcMethods:
     # -- transactions ------------------------------------------------------------------------
 
     def rpc_sendTransaction(self, params: list[Any]) -> Any:
-        config = _config(params, 1)
+        config = config_param(params, 1)
         tx = _transaction(params, config)
         signature = tx.signatures[0]
         if self.chain.transaction(signature) is not None:
@@ -507,7 +511,7 @@ class RpcMethods:
         return str(record.signature)
 
     def rpc_simulateTransaction(self, params: list[Any]) -> Any:
-        config = _config(params, 1)
+        config = config_param(params, 1)
         tx = _transaction(params, config)
         sig_verify = bool(config.get("sigVerify", False))
         replace = bool(config.get("replaceRecentBlockhash", False))
@@ -522,13 +526,13 @@ class RpcMethods:
             account_config = {"encoding": wanted.get("encoding", "base64")}
             accounts = []
             for text in wanted["addresses"]:
-                key = _pubkey(text)
+                key = pubkey_param(text)
                 if sim.err is None and key in sim.post_accounts:
                     after: Account | None = sim.post_accounts[key]
                     account = after if after is not None and after.lamports > 0 else None
                 else:
                     account = self.chain.account(key)
-                accounts.append(self._ui_account(account, account_config))
+                accounts.append(self.ui_account(account, account_config))
         value = _simulation_json(sim, accounts)
         if config.get("innerInstructions"):
             value["innerInstructions"] = sim.inner_instructions or []
@@ -546,7 +550,7 @@ class RpcMethods:
             raise invalid("Invalid param: expected a list of signatures")
         if len(texts) > MAX_SIGNATURE_STATUSES:
             raise invalid(f"Too many inputs provided; max {MAX_SIGNATURE_STATUSES}")
-        signatures = [_signature(t) for t in texts]
+        signatures = [signature_param(t) for t in texts]
         value = [
             None
             if s is None
@@ -562,8 +566,8 @@ class RpcMethods:
         return self._with_context(value)
 
     def rpc_getSignaturesForAddress(self, params: list[Any]) -> Any:
-        address = _pubkey(_arg(params, 0, "address"))
-        config = _config(params, 1)
+        address = pubkey_param(_arg(params, 0, "address"))
+        config = config_param(params, 1)
         limit = config.get("limit")
         limit = MAX_SIGNATURES_FOR_ADDRESS if limit is None else _uint(limit, "limit")
         if not 1 <= limit <= MAX_SIGNATURES_FOR_ADDRESS:
@@ -572,8 +576,8 @@ class RpcMethods:
         until = config.get("until")
         found = self.chain.transactions_of(
             address,
-            before=None if before is None else _signature(before),
-            until=None if until is None else _signature(until),
+            before=None if before is None else signature_param(before),
+            until=None if until is None else signature_param(until),
             limit=limit,
         )
         return [
@@ -594,7 +598,7 @@ class RpcMethods:
             raise invalid("Invalid param: expected a list of account addresses")
         if len(texts) > MAX_PRIORITIZATION_FEE_ACCOUNTS:
             raise invalid(f"Too many inputs provided; max {MAX_PRIORITIZATION_FEE_ACCOUNTS}")
-        accounts = {_pubkey(t) for t in texts}
+        accounts = {pubkey_param(t) for t in texts}
         slot = self.chain.slot
         first = max(0, slot - PRIORITIZATION_FEE_SLOTS + 1)
         # Per slot: the lowest price any transaction paid, and per written account the
@@ -619,10 +623,10 @@ class RpcMethods:
         ]
 
     def rpc_getTransaction(self, params: list[Any]) -> Any:
-        signature = _signature(_arg(params, 0, "signature"))
+        signature = signature_param(_arg(params, 0, "signature"))
         second = params[1] if len(params) > 1 else None
         # The old form passes the encoding alone.
-        config = {"encoding": second} if isinstance(second, str) else _config(params, 1)
+        config = {"encoding": second} if isinstance(second, str) else config_param(params, 1)
         if config.get("commitment") == "processed":
             raise invalid("Method does not support commitment below `confirmed`")
         encoding = config.get("encoding", "json")

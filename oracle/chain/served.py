@@ -72,6 +72,11 @@ class ServedChain:
         """The server's URL (after start)."""
         return self.server.url
 
+    @property
+    def pubsub_url(self) -> str:
+        """The PubSub websocket's URL (after start)."""
+        return self.server.pubsub_url
+
     async def start(self) -> None:
         """Listen, then name the URL in the state directory (if the chain has one)."""
         await self.server.start()

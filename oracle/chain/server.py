@@ -2,13 +2,15 @@
 
 It owns the chain's state directory and is its single writer; gateways, workers and
 stock Solana tooling in other processes share the chain through it. JSON-RPC 2.0 over
-HTTP POST at ``/`` (single requests and batches), and ``GET /health`` as agave serves it.
+HTTP POST at ``/`` (single requests and batches), and ``GET /health`` as agave serves it;
+the PubSub websocket (oracle/chain/pubsub.py) on the next port, as a validator does.
 Every call runs to completion on the event loop before the next starts, so transactions
 are executed one at a time, in arrival order.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 from typing import Any
@@ -17,6 +19,7 @@ from aiohttp import web
 
 from oracle.chain.backend import ChainError
 from oracle.chain.local import LocalChain
+from oracle.chain.pubsub import build_pubsub_app
 from oracle.chain.rpc_methods import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
@@ -84,39 +87,79 @@ async def _health(request: web.Request) -> web.Response:
     return web.Response(text="ok" if broken is None else "unknown")
 
 
-def build_app(chain: LocalChain) -> web.Application:
-    """The aiohttp application serving ``chain``."""
+def build_app(chain: LocalChain, methods: RpcMethods) -> web.Application:
+    """The aiohttp application serving ``chain``'s JSON-RPC."""
     app = web.Application(client_max_size=MAX_BODY)
     app[CHAIN_KEY] = chain
-    app[METHODS_KEY] = RpcMethods(chain)
+    app[METHODS_KEY] = methods
     app.router.add_post("/", _rpc)
     app.router.add_get("/health", _health)
     return app
 
 
-class RpcServer:
-    """The server running on an event loop; ``await start()``, then ``await stop()``."""
+# With port 0, the PubSub port is the ephemeral RPC port + 1, which may be taken: try again.
+EPHEMERAL_ATTEMPTS = 20
 
-    def __init__(self, chain: LocalChain, host: str = "127.0.0.1", port: int = 0) -> None:
+
+class RpcServer:
+    """The server running on an event loop; ``await start()``, then ``await stop()``.
+
+    ``pubsub_port`` None puts the websocket on ``port + 1`` (where web3.js, the solana CLI
+    and Anchor look for it); with ``port`` 0 both are picked free, side by side.
+    """
+
+    def __init__(
+        self,
+        chain: LocalChain,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        pubsub_port: int | None = None,
+    ) -> None:
         self.chain = chain
         self.host = host
         self.port = port
-        self._runner = web.AppRunner(build_app(chain), access_log=None)
+        self.pubsub_port = pubsub_port if pubsub_port is not None else (port + 1 if port else 0)
+        self._wanted = (port, pubsub_port)
+        methods = RpcMethods(chain)
+        self._runner = web.AppRunner(build_app(chain, methods), access_log=None)
+        self._pubsub_runner = web.AppRunner(build_pubsub_app(chain, methods), access_log=None)
 
     async def start(self) -> None:
-        """Listen; afterwards :attr:`port` is the bound port (useful with port 0)."""
+        """Listen; afterwards :attr:`port` and :attr:`pubsub_port` are the bound ports."""
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-        log.info("chain RPC listening", extra={"url": self.url})
+        await self._pubsub_runner.setup()
+        port, pubsub_port = self._wanted
+        attempts = EPHEMERAL_ATTEMPTS if port == 0 and pubsub_port is None else 1
+        for attempt in range(attempts):
+            rpc_site = web.TCPSite(self._runner, self.host, port)
+            await rpc_site.start()
+            self.port = self._runner.addresses[-1][1]
+            self.pubsub_port = pubsub_port if pubsub_port is not None else self.port + 1
+            try:
+                await web.TCPSite(self._pubsub_runner, self.host, self.pubsub_port).start()
+            except OSError as exc:
+                await rpc_site.stop()
+                if exc.errno != errno.EADDRINUSE or attempt == attempts - 1:
+                    await self.stop()
+                    raise
+                continue
+            break
+        log.info("chain RPC listening", extra={"url": self.url, "pubsub": self.pubsub_url})
 
     @property
     def url(self) -> str:
-        """The endpoint's URL."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        """The JSON-RPC endpoint's URL."""
+        return f"http://{self._host()}:{self.port}"
+
+    @property
+    def pubsub_url(self) -> str:
+        """The PubSub websocket's URL."""
+        return f"ws://{self._host()}:{self.pubsub_port}"
+
+    def _host(self) -> str:
+        return f"[{self.host}]" if ":" in self.host else self.host
 
     async def stop(self) -> None:
         """Stop listening (the chain itself stays open; close it separately)."""
+        await self._pubsub_runner.cleanup()
         await self._runner.cleanup()

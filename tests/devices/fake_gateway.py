@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +31,8 @@ from sep2 import (
     EndDevice,
     EndDeviceList,
     Error,
+    FunctionSetAssignments,
+    FunctionSetAssignmentsList,
     Link,
     ListLink,
     MirrorMeterReading,
@@ -38,6 +42,8 @@ from sep2 import (
     Registration,
     Sep2Object,
     Sep2ParseError,
+    Time,
+    UsagePointList,
     extract_readings,
     reading_types_of,
 )
@@ -70,6 +76,14 @@ class FakeGateway:
     """Answers carry CSIP-AUS extension content, as a CSIP-AUS server's do."""
     registration_links: bool = True
     """EndDevices link their Registration (a server without Registration if False)."""
+    clock: Callable[[], float] = time.time
+    """The server's clock (tests hand it the meter's hand-moved one)."""
+    clock_offset_s: float = 0.0
+    """How far the server's clock is ahead of ``clock`` (negative: behind)."""
+    time_quality: int = 7
+    time_poll_rate: int | None = None
+    time_in: str = "dcap"
+    """Where the TimeLink is: "dcap", "fsa" (only in the FunctionSetAssignments), "none"."""
     edevs: dict[str, EndDevice] = field(default_factory=dict)
     mups: dict[str, MirrorUsagePoint] = field(default_factory=dict)  # by id
     readings: dict[tuple[str, str, int | None], StoredReading] = field(default_factory=dict)
@@ -90,6 +104,10 @@ class FakeGateway:
         app.router.add_post("/edev", self.edev_create)
         app.router.add_get("/edev/{id}", self.edev_one)
         app.router.add_get("/edev/{id}/rg", self.registration)
+        app.router.add_get("/edev/{id}/fsa", self.fsa_list)
+        app.router.add_get("/edev/{id}/fsa/1", self.fsa_one)
+        app.router.add_get("/edev/{id}/upt", self.usage_points)
+        app.router.add_get("/tm", self.time)
         app.router.add_get("/mup", self.mup_list)
         app.router.add_post("/mup", self.mup_create)
         app.router.add_get("/mup/{id}", self.mup_one)
@@ -160,15 +178,72 @@ class FakeGateway:
                 poll_rate=self.poll_rate,
                 end_device_list_link=ListLink(href="/edev"),
                 mirror_usage_point_list_link=ListLink(href="/mup"),
+                time_link=Link(href="/tm") if self.time_in == "dcap" else None,
             )
         )
+
+    async def time(self, request: web.Request) -> web.Response:
+        await self._pause(request)
+        return self._xml(
+            Time(
+                href="/tm",
+                poll_rate=self.time_poll_rate,
+                current_time=int(self.clock() + self.clock_offset_s),
+                dst_end_time=0,
+                dst_offset=0,
+                dst_start_time=0,
+                quality=self.time_quality,
+                tz_offset=0,
+            )
+        )
+
+    def _fsa(self, number: str) -> FunctionSetAssignments:
+        return FunctionSetAssignments(
+            href=f"/edev/{number}/fsa/1",
+            mrid="0F" * 15 + "01",
+            time_link=Link(href="/tm") if self.time_in == "fsa" else None,
+            usage_point_list_link=ListLink(href=f"/edev/{number}/upt"),
+            tariff_profile_list_link=ListLink(href="/tp"),
+        )
+
+    async def fsa_list(self, request: web.Request) -> web.Response:
+        await self._pause(request)
+        number = request.match_info["id"]
+        if number not in self.edevs:
+            return web.Response(status=404)
+        return self._xml(
+            FunctionSetAssignmentsList(
+                href=f"/edev/{number}/fsa",
+                poll_rate=self.poll_rate,
+                all=1,
+                results=1,
+                items=(self._fsa(number),),
+            )
+        )
+
+    async def fsa_one(self, request: web.Request) -> web.Response:
+        await self._pause(request)
+        number = request.match_info["id"]
+        if number not in self.edevs:
+            return web.Response(status=404)
+        return self._xml(self._fsa(number))
+
+    async def usage_points(self, request: web.Request) -> web.Response:
+        await self._pause(request)
+        return self._xml(UsagePointList(href=request.path, all=0, results=0))
 
     async def edev_list(self, request: web.Request) -> web.Response:
         await self._pause(request)
         lfdi = self._lfdi(request)
         items = tuple(e for e in self.edevs.values() if e.lfdi == lfdi and not self.hide_edevs)
         return self._xml(
-            EndDeviceList(href="/edev", all=len(items), results=len(items), items=items)
+            EndDeviceList(
+                href="/edev",
+                poll_rate=self.poll_rate,
+                all=len(items),
+                results=len(items),
+                items=items,
+            )
         )
 
     async def edev_create(self, request: web.Request) -> web.Response:
@@ -192,6 +267,7 @@ class FakeGateway:
             sfdi=edev.sfdi,
             changed_time=edev.changed_time,
             registration_link=Link(href=f"{href}/rg") if self.registration_links else None,
+            function_set_assignments_list_link=ListLink(href=f"{href}/fsa", all=1),
         )
         return web.Response(status=201, headers={"Location": href})
 

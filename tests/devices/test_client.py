@@ -143,8 +143,10 @@ async def rig(fake_gateway: FakeGateway, meter_pki: Pki, codec: Codec) -> AsyncI
     recorder = Recorder()
     stats = FleetStats()
     stats.subscribe(recorder)
+    clock = Clock(START)
+    fake_gateway.clock = clock  # the server's clock agrees with the meter's unless told
     async with aiohttp.ClientSession() as session:
-        yield Rig(fake_gateway, meter_pki, codec, session, Clock(START), stats, recorder)
+        yield Rig(fake_gateway, meter_pki, codec, session, clock, stats, recorder)
 
 
 def registers_of(samples: list[Sample]) -> dict[int, tuple[int | None, int | None]]:
@@ -572,3 +574,120 @@ async def test_csip_aus_readings_fall_on_the_minute_in_whole_minutes(
     assert all(d % 60 == 0 for d in durations) and max(durations) >= 60
     plain = rig.meter(serial="GM-SYN-00002")
     assert plain._grid_after(START) % 60 != 0 or plain._grid_after(START + 1) % 60 != 0
+
+
+# --- issue 19: the server's time, function sets, pollRate on everything read again -------
+
+
+async def test_time_is_read_at_start_and_again_at_its_poll_rate(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    rig.gateway.time_poll_rate = 60
+    meter = rig.meter()
+    with caplog.at_level(logging.INFO, logger="devices.servertime"):
+        await rig.turn(meter)
+        assert rig.gateway.requests["GET /tm"] == 1 and meter.server_clock.offset == 0
+        await rig.turn(meter, 59)
+        assert rig.gateway.requests["GET /tm"] == 1
+        await rig.turn(meter, 1)
+        assert rig.gateway.requests["GET /tm"] == 2
+    assert meter.polls["tm"].every == 60
+    assert "server's clock" not in caplog.text  # a clock that agrees is not worth a line
+
+
+async def test_readings_are_stamped_in_the_servers_time_and_a_lying_clock_is_said(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    rig.gateway.clock_offset_s = 3600
+    rig.gateway.time_quality = 3  # it claims NTP
+    rig.gateway.time_poll_rate = 60
+    meter = rig.meter()
+    with caplog.at_level(logging.WARNING):
+        await rig.turn(meter)
+        for _ in range(4):
+            await rig.turn(meter, 15)
+    assert meter.server_clock.offset == 3600
+    assert "the server's clock is 3600 s ahead of ours" in caplog.text
+    assert "claims to be synchronised from an authoritative source (NTP)" in caplog.text
+    (edev,) = rig.gateway.edevs.values()
+    assert edev.changed_time >= START + 3600
+    starts = sorted(rig.stored_registers())
+    assert len(starts) == 4
+    assert all(START + 3600 < t <= rig.clock.t + 3600 for t in starts)
+    # The clock jumps back ten minutes: said again; readings wait for the server's time to
+    # pass the last one (never stamped twice, never back in time).
+    rig.gateway.clock_offset_s = 3000
+    caplog.clear()
+    reads = rig.gateway.requests["GET /tm"]
+    with caplog.at_level(logging.WARNING):
+        while rig.gateway.requests["GET /tm"] == reads:  # until its pollRate says read it
+            await rig.turn(meter, 15)
+    assert meter.server_clock.offset == 3000
+    assert "3000 s ahead of ours, it jumped -600 s" in caplog.text
+    starts = sorted(rig.stored_registers())
+    for _ in range(8):
+        await rig.turn(meter, 15)
+    assert sorted(rig.stored_registers()) == starts
+
+
+async def test_a_server_clock_within_tolerance_is_followed_quietly(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    rig.gateway.clock_offset_s = -3
+    meter = rig.meter(FleetSettings(clock_tolerance_s=5))
+    with caplog.at_level(logging.INFO):
+        await rig.turn(meter)
+        await rig.turn(meter, 15)
+    # currentTime is whole seconds, truncated: the meter counts the half second it hides.
+    assert meter.server_clock.offset in (-3, -2)
+    assert "server's clock" not in caplog.text
+    (t,) = rig.stored_registers()
+    assert t <= rig.clock.t - 2
+
+
+async def test_function_set_assignments_are_walked_and_their_time_link_followed(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    rig.gateway.time_in = "fsa"  # DeviceCapability links no Time: only the FSA does
+    rig.gateway.clock_offset_s = 120
+    meter = rig.meter()
+    with caplog.at_level(logging.DEBUG, logger="devices.client"):
+        await rig.turn(meter)
+    assert meter.ready
+    assert rig.gateway.requests["GET /edev/1/fsa"] == 1
+    assert rig.gateway.requests["GET /edev/1/upt"] == 1
+    assert rig.gateway.requests["GET /tm"] == 1 and meter.server_clock.offset == 120
+    assert list(meter.function_sets) == ["/edev/1/fsa/1"]
+    assert "left unread: tariff_profile_list_link" in caplog.text
+    assert "GET /tp" not in rig.gateway.requests
+
+
+async def test_every_resource_read_again_is_read_at_its_poll_rate(rig: Rig) -> None:
+    rig.gateway.poll_rate = 30  # DeviceCapability, EndDeviceList, FSA list, mirror list
+    rig.gateway.time_poll_rate = 30
+    meter = rig.meter()
+    await rig.turn(meter)
+    for _ in range(60):  # 300 s in 5 s turns
+        await rig.turn(meter, 5)
+        assert meter._sleep_for() <= 30
+    # Read at setup, then every 30 s: neither more often nor less.
+    for path in ("/dcap", "/tm", "/edev/1", "/edev/1/fsa", "/mup"):
+        assert rig.gateway.requests[f"GET {path}"] == 11, path
+    assert {kind: p.every for kind, p in meter.polls.items()} == {
+        "dcap": 30,
+        "tm": 30,
+        "edev": 30,
+        "fsa": 30,
+    }
+
+
+async def test_an_end_device_gone_from_the_server_is_registered_again(rig: Rig) -> None:
+    rig.gateway.poll_rate = 30
+    meter = rig.meter()
+    await rig.turn(meter)
+    rig.gateway.edevs.clear()
+    await rig.turn(meter, 30)
+    assert not meter.ready
+    await rig.turn(meter)
+    assert meter.ready and rig.gateway.requests["POST /edev"] == 2
+    assert len(rig.gateway.edevs) == 1
