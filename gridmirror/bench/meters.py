@@ -121,6 +121,7 @@ def gateway_process(data_dir: Path, post_rate: int) -> Iterator[str]:
         database_url=f"sqlite:///{data_dir / f'gateway-{time.time_ns()}.db'}",
         post_rate=post_rate,
         mdns=False,
+        max_connections_per_peer=0,  # every emulated meter connects from this host
     )
     context = multiprocessing.get_context("spawn")
     port: Any = context.Queue()
