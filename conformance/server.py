@@ -156,7 +156,7 @@ PROCEDURES: tuple[Procedure, ...] = (
     ),
     Procedure(
         "postrate",
-        "postRate present and followed",
+        "postRate present",
         "10.11.3",
         _S,
         False,
