@@ -97,6 +97,13 @@ class GatewaySettings(BaseModel):
         description="Behind a TLS terminator: take the client certificate from "
         "X-Forwarded-Client-Cert, from trusted_proxies only.",
     )
+    client_profile_relax: list[str] = Field(
+        default_factory=list,
+        description="Rules of the 2030.5 device certificate profile not enforced on "
+        'client certificates, by name (e.g. ["not-after", "certificate-policies"] for a '
+        'lab PKI; "*" for all); none by default. The names are those `gridmirror certs '
+        "show FILE --role device` prints in brackets.",
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="Addresses or networks (CIDR) whose forwarded client certificates count.",
