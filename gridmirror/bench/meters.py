@@ -110,9 +110,10 @@ def _serve_gateway(settings_json: str, pki_dir: str, port: Any, stop: Any) -> No
 
 
 @contextlib.contextmanager
-def gateway_process(data_dir: Path, post_rate: int) -> Iterator[str]:
+def gateway_process(data_dir: Path, post_rate: int, pids: list[int] | None = None) -> Iterator[str]:
     """The gateway in another process, on a free port with its own SQLite database (the
-    default settings otherwise); yields its DeviceCapability URL."""
+    default settings otherwise); yields its DeviceCapability URL (and appends the
+    process id to ``pids`` if given)."""
     from gateway.settings import GatewaySettings
 
     settings = GatewaySettings(
@@ -132,6 +133,8 @@ def gateway_process(data_dir: Path, post_rate: int) -> Iterator[str]:
         daemon=True,
     )
     proc.start()
+    if pids is not None and proc.pid is not None:
+        pids.append(proc.pid)
     try:
         try:
             yield f"https://127.0.0.1:{port.get(timeout=120)}/dcap"
