@@ -2,8 +2,9 @@
 
 Layout (Anchor's workspace shape): ``programs/oracle/src/*.c`` is the program,
 ``target/deploy/oracle.so`` the committed build (``oracle.so.clang-version`` names its
-compiler, ``oracle-keypair.json`` fixes its address), ``target/idl/oracle.json`` the IDL.
-``python -m anchor.build`` rebuilds all three products from source.
+compiler, ``oracle-keypair.json`` fixes its address), ``target/idl/oracle.json`` the IDL
+(Anchor 0.30+; ``oracle.legacy.json`` beside it in the pre-0.30 format).
+``python -m anchor.build`` rebuilds the products from source.
 
 For clients (pure, no IO): :mod:`anchor.abi` (program id, discriminators, error and
 status codes), :mod:`anchor.pda`, :mod:`anchor.instructions` (encoders and instruction

@@ -13,7 +13,8 @@ DEPLOY_DIR = ROOT / "target" / "deploy"
 PROGRAM_SO = DEPLOY_DIR / "oracle.so"
 CLANG_VERSION = DEPLOY_DIR / "oracle.so.clang-version"
 PROGRAM_KEYPAIR = DEPLOY_DIR / "oracle-keypair.json"
-IDL_PATH = ROOT / "target" / "idl" / "oracle.json"
+IDL_PATH = ROOT / "target" / "idl" / "oracle.json"  # Anchor 0.30+ format
+LEGACY_IDL_PATH = ROOT / "target" / "idl" / "oracle.legacy.json"  # pre-0.30: anchorpy
 
 
 def program_bytes() -> bytes:
@@ -22,6 +23,6 @@ def program_bytes() -> bytes:
 
 
 def load_idl() -> dict[str, Any]:
-    """The committed IDL as a dict."""
+    """The committed IDL (Anchor 0.30+ format) as a dict."""
     idl: dict[str, Any] = json.loads(IDL_PATH.read_text())
     return idl

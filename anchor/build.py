@@ -2,7 +2,8 @@
 
 Compiles every ``programs/oracle/src/*.c`` with Debian's clang to BPF objects, links them
 with our linker (:mod:`anchor.sbpf_link`) into ``target/deploy/oracle.so``, records the
-compiler in ``oracle.so.clang-version`` and writes the IDL to ``target/idl/oracle.json``.
+compiler in ``oracle.so.clang-version`` and writes the IDL to ``target/idl/oracle.json``
+(Anchor 0.30+ format) and ``target/idl/oracle.legacy.json`` (pre-0.30).
 The output depends only on the sources and the compiler: the same clang gives the same
 bytes. ``--check`` builds in memory and compares with the committed files instead.
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from anchor import artifacts
 from anchor.abi import header_problems
-from anchor.idl import idl_json
+from anchor.idl import idl_json, legacy_idl_json
 from anchor.sbpf_link import LinkError, link
 
 CLANG_FLAGS = (
@@ -53,7 +54,8 @@ class Build:
 
     program: bytes
     clang_version: str  # first line of `clang --version`
-    idl: str
+    idl: str  # Anchor 0.30+ format
+    legacy_idl: str  # pre-0.30 format (anchorpy, Anchor TS 0.29)
 
     @property
     def clang_major(self) -> int:
@@ -127,16 +129,27 @@ def build(clang: str | None = None, source_dir: Path = artifacts.SOURCE_DIR) -> 
         linked = link(objects)
     except LinkError as exc:
         raise BuildError(f"link failed: {exc}") from exc
-    return Build(program=linked.elf, clang_version=version, idl=idl_json())
+    return Build(
+        program=linked.elf,
+        clang_version=version,
+        idl=idl_json(),
+        legacy_idl=legacy_idl_json(),
+    )
+
+
+def legacy_path(idl_path: Path) -> Path:
+    """Where the legacy IDL goes beside the current one: oracle.json -> oracle.legacy.json."""
+    return idl_path.with_name(idl_path.stem + ".legacy" + idl_path.suffix)
 
 
 def write(result: Build, deploy_dir: Path, idl_path: Path) -> None:
-    """Write oracle.so, its clang-version file and the IDL."""
+    """Write oracle.so, its clang-version file and both IDLs."""
     deploy_dir.mkdir(parents=True, exist_ok=True)
     idl_path.parent.mkdir(parents=True, exist_ok=True)
     (deploy_dir / "oracle.so").write_bytes(result.program)
     (deploy_dir / "oracle.so.clang-version").write_text(result.clang_version + "\n")
     idl_path.write_text(result.idl)
+    legacy_path(idl_path).write_text(result.legacy_idl)
 
 
 def differences(result: Build) -> list[str]:
@@ -145,6 +158,8 @@ def differences(result: Build) -> list[str]:
     committed_version = artifacts.CLANG_VERSION.read_text().strip()
     if result.idl != artifacts.IDL_PATH.read_text():
         found.append("the IDL differs from anchor/target/idl/oracle.json")
+    if result.legacy_idl != artifacts.LEGACY_IDL_PATH.read_text():
+        found.append("the legacy IDL differs from anchor/target/idl/oracle.legacy.json")
     same_major = clang_major(committed_version) == result.clang_major
     if same_major and result.program != artifacts.program_bytes():
         found.append(

@@ -1,8 +1,14 @@
-"""The Oracle program's Anchor IDL, written out as anchor/target/idl/oracle.json.
+"""The Oracle program's Anchor IDL, in both of Anchor's formats.
 
-The format is Anchor's legacy (pre-0.30) IDL, the one anchorpy 0.21 (anchorpy-core 0.2)
-reads: camelCase names for instructions, accounts, arguments and fields; PascalCase for
-account, type and event names; ``metadata.address`` holds the program id.
+``anchor/target/idl/oracle.json`` is the current format (Anchor 0.30 and later, IDL spec
+0.1.0), the one ``@coral-xyz/anchor`` 0.30+ loads: a top-level ``address``,
+``metadata.spec``, snake_case names as in Rust, the discriminators written out, account
+and event layouts under ``types``, fixed addresses and PDAs resolvable by clients.
+
+``anchor/target/idl/oracle.legacy.json`` is the legacy (pre-0.30) format, which anchorpy
+0.21 (anchorpy-core 0.2) and ``@coral-xyz/anchor`` 0.29 read: camelCase names,
+``isMut``/``isSigner``, ``metadata.address``. It is written first (:func:`build_legacy_idl`)
+and the current one is derived from it (:func:`build_idl`), so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -11,9 +17,21 @@ import json
 import re
 from typing import Any
 
-from anchor.abi import ERROR_MESSAGES, LFDI_SIZE, PROGRAM_ID, OracleError
+from anchor.abi import (
+    BPF_LOADER_UPGRADEABLE_ID,
+    ERROR_MESSAGES,
+    LFDI_SIZE,
+    PROGRAM_ID,
+    SYSTEM_PROGRAM_ID,
+    TOKEN_PROGRAM_ID,
+    OracleError,
+    account_discriminator,
+    event_discriminator,
+    instruction_discriminator,
+)
 
 IDL_VERSION = "0.1.0"
+IDL_SPEC = "0.1.0"  # the IDL format of Anchor 0.30+
 
 Json = dict[str, Any]
 
@@ -299,8 +317,8 @@ def _errors() -> list[Json]:
     ]
 
 
-def build_idl() -> Json:
-    """The IDL as a JSON-ready dict."""
+def build_legacy_idl() -> Json:
+    """The legacy (pre-0.30) IDL as a JSON-ready dict."""
     return {
         "version": IDL_VERSION,
         "name": "oracle",
@@ -317,9 +335,122 @@ def build_idl() -> Json:
     }
 
 
+# -- the current (0.30+) format, derived from the legacy one -----------------------------
+
+# Accounts whose address is fixed, so Anchor 0.30+ clients fill them in themselves.
+FIXED_ADDRESSES: dict[str, str] = {
+    "systemProgram": str(SYSTEM_PROGRAM_ID),
+    "tokenProgram": str(TOKEN_PROGRAM_ID),
+    "program": str(PROGRAM_ID),
+}
+# The ProgramData account: seeds [program id] under the upgradeable loader.
+PROGRAM_DATA_PDA: Json = {
+    "seeds": [{"kind": "const", "value": list(bytes(PROGRAM_ID))}],
+    "program": {"kind": "const", "value": list(bytes(BPF_LOADER_UPGRADEABLE_ID))},
+}
+
+
+def _new_type(ty: Any) -> Any:
+    """A legacy type in the 0.30 spelling: pubkey, {defined: {name}}."""
+    if ty == "publicKey":
+        return "pubkey"
+    if isinstance(ty, str):
+        return ty
+    if "defined" in ty:
+        return {"defined": {"name": ty["defined"]}}
+    if "vec" in ty:
+        return {"vec": _new_type(ty["vec"])}
+    if "option" in ty:
+        return {"option": _new_type(ty["option"])}
+    if "array" in ty:
+        inner, size = ty["array"]
+        return {"array": [_new_type(inner), size]}
+    raise ValueError(f"no 0.30 form for IDL type {ty!r}")
+
+
+def _new_fields(fields: list[Json]) -> list[Json]:
+    return [{"name": snake(f["name"]), "type": _new_type(f["type"])} for f in fields]
+
+
+def _new_seed(seed: Json) -> Json:
+    if seed["kind"] == "const":
+        return {"kind": "const", "value": list(seed["value"].encode())}
+    return {"kind": "arg", "path": snake(seed["path"])}
+
+
+def _new_account(account: Json) -> Json:
+    out: Json = {"name": snake(account["name"])}
+    if "docs" in account:
+        out["docs"] = account["docs"]
+    if account["isMut"]:
+        out["writable"] = True
+    if account["isSigner"]:
+        out["signer"] = True
+    if account["name"] in FIXED_ADDRESSES:
+        out["address"] = FIXED_ADDRESSES[account["name"]]
+    elif account["name"] == "programData":
+        out["pda"] = PROGRAM_DATA_PDA
+    elif "pda" in account:
+        out["pda"] = {"seeds": [_new_seed(s) for s in account["pda"]["seeds"]]}
+    return out
+
+
+def _new_instruction(ix: Json) -> Json:
+    name = snake(ix["name"])
+    return {
+        "name": name,
+        "docs": ix["docs"],
+        "discriminator": list(instruction_discriminator(name)),
+        "accounts": [_new_account(a) for a in ix["accounts"]],
+        "args": _new_fields(ix["args"]),
+    }
+
+
+def _struct(name: str, fields: list[Json]) -> Json:
+    return {"name": name, "type": {"kind": "struct", "fields": _new_fields(fields)}}
+
+
+def build_idl() -> Json:
+    """The current (Anchor 0.30+, spec 0.1.0) IDL as a JSON-ready dict."""
+    legacy = build_legacy_idl()
+    types = [_struct(a["name"], a["type"]["fields"]) for a in legacy["accounts"]]
+    types += [_struct(e["name"], e["fields"]) for e in legacy["events"]]
+    types += [_struct(t["name"], t["type"]["fields"]) for t in legacy["types"]]
+    return {
+        "address": legacy["metadata"]["address"],
+        "metadata": {
+            "name": legacy["name"],
+            "version": legacy["version"],
+            "spec": IDL_SPEC,
+            "description": legacy["docs"][0],
+        },
+        "docs": legacy["docs"],
+        "instructions": [_new_instruction(ix) for ix in legacy["instructions"]],
+        "accounts": [
+            {"name": a["name"], "discriminator": list(account_discriminator(a["name"]))}
+            for a in legacy["accounts"]
+        ],
+        "events": [
+            {"name": e["name"], "discriminator": list(event_discriminator(e["name"]))}
+            for e in legacy["events"]
+        ],
+        "errors": legacy["errors"],
+        "types": types,
+    }
+
+
+def _text(doc: Json) -> str:
+    return json.dumps(doc, indent=2) + "\n"
+
+
 def idl_json() -> str:
-    """The IDL file's exact text (stable: the same input always gives the same bytes)."""
-    return json.dumps(build_idl(), indent=2) + "\n"
+    """The current IDL file's exact text (the same input always gives the same bytes)."""
+    return _text(build_idl())
+
+
+def legacy_idl_json() -> str:
+    """The legacy IDL file's exact text."""
+    return _text(build_legacy_idl())
 
 
 def snake(name: str) -> str:

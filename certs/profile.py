@@ -466,3 +466,22 @@ def _general_name(name: x509.GeneralName) -> str:
     if isinstance(name, x509.OtherName):
         return f"otherName {name.type_id.dotted_string}"
     return f"{type(name).__name__} {name.value}"
+
+
+def device_refusal(
+    cert: x509.Certificate, relaxed: frozenset[str] = frozenset()
+) -> Violation | None:
+    """The first rule of the device profile that ``cert``, presented by a 2030.5 client,
+    breaks (None if it conforms), leaving out the rules named in ``relaxed``
+    (``"*"``: all of them).
+
+    A client is a device: its certificate is judged as one whatever it looks like, so a
+    CA certificate or the gateway's own server certificate (which holds host names in its
+    subjectAltName) is refused as a client.
+    """
+    if "*" in relaxed:
+        return None
+    for violation in check_certificate(cert, Role.DEVICE):
+        if violation.rule not in relaxed:
+            return violation
+    return None

@@ -16,11 +16,6 @@ STC_C = 25.0
 PERFORMANCE_RATIO = 0.86  # soiling, wiring, mismatch, inverter
 
 
-def cell_temperature(ambient_c: float, ghi: float) -> float:
-    """Cell temperature in °C (NOCT model)."""
-    return ambient_c + CELL_HEATING * ghi
-
-
 class PvArray:
     """An array of ``kwp`` kW peak with its inverter."""
 
@@ -30,11 +25,6 @@ class PvArray:
         # kWp x 1000 W/kWp x G / 1000 W/m² at STC: W per (W/m²) equals kWp.
         self._w_per_irradiance = kwp * PERFORMANCE_RATIO
         self._ac_limit_w = kwp * 1000.0
-
-    @property
-    def ac_limit_w(self) -> float:
-        """The inverter's largest AC output in W."""
-        return self._ac_limit_w
 
     def power(self, ghi: float, ambient_c: float) -> float:
         """AC output in W for irradiance ``ghi`` (W/m²) and air temperature (°C)."""

@@ -12,12 +12,12 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from gateway.crud import devices, mirrors
+from gateway.crud import devices, direct, mirrors
 from gateway.crud.devices import Registered
 from gateway.db import Database
 from gateway.postrate import mirror_post_rate
 from gateway.registration import pre_register
-from sep2 import normalise_lfdi, sfdi_from_lfdi
+from sep2 import normalise_lfdi
 
 
 def register_device(database: Database, lfdi: str, pin: int) -> Registered:
@@ -44,15 +44,11 @@ def delete_mirrors(database: Database, lfdi: str) -> int:
         with database.write_session() as session:
             found = mirrors.live_of_device(session, normalise_lfdi(lfdi))
             for mirror in found:
-                mirrors.mark_deleted(session, mirror, time.time())
+                assert mirror.id is not None
+                direct.delete_mirror(session, mirror.id, time.time())
         return len(found)
     finally:
         database.dispose()
-
-
-def sfdi_of(lfdi: str) -> int:
-    """The SFDI of an LFDI, for messages."""
-    return sfdi_from_lfdi(normalise_lfdi(lfdi))
 
 
 class NotRegistered(Exception):

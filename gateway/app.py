@@ -12,8 +12,7 @@
 - answers for refusals: on 2030.5 paths an ``Error`` document or an empty body (see
   gateway.errors), elsewhere FastAPI's JSON.
 
-Routes reach the shared state through gateway.deps (``runtime``, ``caller``,
-``db_session``).
+Routes reach the shared state through ``request.app.state.runtime`` (the GatewayRuntime).
 """
 
 from __future__ import annotations

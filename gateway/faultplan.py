@@ -33,7 +33,7 @@ from typing import Literal, get_args
 
 from sqlmodel import Session
 
-from gateway.crud import devices, mirrors
+from gateway.crud import devices, direct, mirrors
 from gateway.recorder import (
     FAULT_SCOPE_KEY,
     ASGIApp,
@@ -203,7 +203,8 @@ class FaultPlan:
             def delete(session: Session) -> list[str]:
                 found = mirrors.live_of_device(session, lfdi)
                 for mirror in found:
-                    mirrors.mark_deleted(session, mirror, now)
+                    assert mirror.id is not None
+                    direct.delete_mirror(session, mirror.id, now)
                 return [f"/mup/{m.id}" for m in found]
 
             deleted = await self.runtime.write(delete)

@@ -13,8 +13,11 @@ One job's refusal must not sink the others in its batch. A job refuses by raisin
 :class:`gateway.errors.Refusal`; if it did so before writing anything (jobs check first,
 then write), the batch goes on without it. Any other failure, or a refusal after a write,
 rolls the batch back, and its jobs are run again one per transaction, so each gets its own
-answer and nothing of a failed job is stored. Whether a job wrote is known exactly: the
-writer counts the non-SELECT statements its connection executes.
+answer and nothing of a failed job is stored. Whether a job wrote is known exactly and
+needs no help from the job: every writing statement is recorded where
+``oracle.statements.writes`` reads it, by ``oracle.statements.run``/``run_many`` for the
+SQL of the hot path and by a cursor hook here for everything SQLAlchemy runs; an ORM
+change a job left unflushed counts as a write too.
 
 A connection the database dropped (a restart, an idle timeout, an administrator's
 pg_terminate_backend) surfaces only when the writer next uses it; its transaction rolled
@@ -42,6 +45,7 @@ from sqlmodel import Session
 
 from gateway.db import Database
 from gateway.errors import Refusal
+from oracle.statements import is_write, record_write, writes
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +91,8 @@ class GroupCommitter:
 
     @staticmethod
     def _count_write(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not statement.lstrip()[:6].upper().startswith(("SELECT", "BEGIN", "PRAGMA")):
-            conn.info["writes"] = conn.info.get("writes", 0) + 1
+        if is_write(statement):
+            record_write(conn.info)
 
     def start(self) -> None:
         """Start the writer thread."""
@@ -175,11 +179,11 @@ class GroupCommitter:
             ):
                 info = session.connection().info
                 for pending in batch:
-                    before = info.get("writes", 0)
+                    before = writes(info)
                     try:
                         outcomes.append((pending, True, pending.job(session)))
                     except Refusal as refusal:
-                        if info.get("writes", 0) != before:
+                        if writes(info) != before or _unflushed(session):
                             raise _DirtyRefusal from refusal
                         outcomes.append((pending, False, refusal))
         except Exception as exc:
@@ -237,6 +241,11 @@ class GroupCommitter:
 
 class _DirtyRefusal(Exception):
     """A job refused after it had written: the batch must be rolled back."""
+
+
+def _unflushed(session: Session) -> bool:
+    """Whether ``session`` holds ORM changes it has not sent yet (the commit would)."""
+    return bool(session.new or session.dirty or session.deleted)
 
 
 def _connection_lost(exc: BaseException) -> bool:

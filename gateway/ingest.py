@@ -35,20 +35,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, insert, update
+from sqlalchemy import event
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from gateway import access
-from gateway.crud import devices, direct, mirrors, readings
+from gateway.crud import devices, direct, mirrors
 from gateway.crud.direct import MeterReadingFacts
+from gateway.crud.mirrors import MirrorFacts
 from gateway.errors import Refusal, bad_request, conflict, not_found
 from gateway.groupcommit import Job
 from gateway.mappers import reading_type_columns, reading_type_of_columns
 from gateway.metrics.instruments import READINGS_RECEIVED
-from gateway.models import MeterReadingRow, MirrorRow, table_of
 from gateway.peer import Peer
-from oracle.outbox import OutboxState, pending_row
+from oracle.outbox import OutboxState, enqueue_pairs
 from sep2 import (
     Codec,
     EnergyRegister,
@@ -67,7 +67,6 @@ IMPORT, EXPORT = EnergyRegister.IMPORT.value, EnergyRegister.EXPORT.value
 # Registers of these mirrors are part of a site total the site meter already counts.
 NOT_SETTLED_ROLES = RoleFlags.IS_DER | RoleFlags.IS_SUBMETER
 
-_METER_READING: Any = table_of(MeterReadingRow)
 _RECEIVED = "gridmirror.readings_received"  # Session.info key: {interface: readings}
 
 
@@ -185,7 +184,7 @@ class Ingest:
             if not peer.privileged and not devices.is_registered(session, peer.lfdi):
                 raise Refusal(403, "register first: POST your EndDevice to /edev")
             access.require_may_mirror(peer, mup.device_lfdi)
-            existing = mirrors.live_by_mrid(session, mup.mrid)
+            existing = direct.live_mirror_by_mrid(session, mup.mrid)
             if existing is not None:
                 access.require_owner(peer, existing.owner_lfdi, f"mirror {mup.mrid}")
             elif (
@@ -198,7 +197,7 @@ class Ingest:
                 )
             current = (
                 direct.mirror_with_meter_readings(session, existing.id)[1]
-                if existing is not None and existing.id is not None
+                if existing is not None
                 else []
             )
             plan = self._plan(session, current, mup.mirror_meter_readings, full=True)
@@ -211,15 +210,14 @@ class Ingest:
             checked = self._check_readings(extracted, plan, now)
             pairs = self._pairs(session, plan, checked, mup.device_lfdi) if settles else {}
             # --- writes from here on
-            mirror = self._write_mirror(session, existing, mup, peer, settles, now)
-            assert mirror.id is not None
-            self._write_meter_readings(session, mirror.id, plan, now)
+            mirror_id = self._write_mirror(session, existing, mup, peer, settles, now)
+            self._write_meter_readings(session, mirror_id, plan, now)
             stored = self._write_readings(
-                session, mirror.id, mup.device_lfdi, plan, mup.mirror_meter_readings, checked, now
+                session, mirror_id, mup.device_lfdi, plan, mup.mirror_meter_readings, checked, now
             )
             tally_received(session, interface, stored)
-            self._write_pairs(session, mup.device_lfdi, pairs, now)
-            return MirrorWritten(mirror.id, existing is None, stored, len(pairs))
+            enqueue_pairs(session, mup.device_lfdi, pairs, now)
+            return MirrorWritten(mirror_id, existing is None, stored, len(pairs))
 
         return job
 
@@ -249,13 +247,13 @@ class Ingest:
             pairs = self._pairs(session, plan, checked, mirror.device_lfdi) if settles else {}
             # --- writes from here on
             if settles != mirror.settles:
-                mirrors.set_settles(session, mirror_id, settles, now)
+                direct.set_settles(session, mirror_id, settles, now)
             self._write_meter_readings(session, mirror_id, plan, now)
             stored = self._write_readings(
                 session, mirror_id, mirror.device_lfdi, plan, mmrs, checked, now
             )
             tally_received(session, interface, stored)
-            self._write_pairs(session, mirror.device_lfdi, pairs, now)
+            enqueue_pairs(session, mirror.device_lfdi, pairs, now)
             ids = tuple(dict.fromkeys(plan.targets[m].row_id or 0 for m in plan.touched))
             return ReadingsWritten(mirror_id, ids, stored, len(pairs))
 
@@ -265,11 +263,11 @@ class Ingest:
         """DELETE /mup/{id}: the mirror goes; its readings (maybe on chain already) stay."""
 
         def job(session: Session) -> None:
-            mirror = mirrors.live(session, mirror_id)
+            mirror = direct.mirror_with_meter_readings(session, mirror_id)[0]
             if mirror is None:
                 raise not_found(f"no mirror {mirror_id}")
             access.require_owner(peer, mirror.owner_lfdi, f"mirror {mirror_id}")
-            mirrors.mark_deleted(session, mirror, self._clock())
+            direct.delete_mirror(session, mirror_id, self._clock())
 
         return job
 
@@ -319,7 +317,7 @@ class Ingest:
             assert mmr.reading_type is not None and xml is not None
             targets[mrid] = self._new_target(mmr, mmr.reading_type, xml, row)
         if full:
-            plan.superseded = [row.id for mrid, row in current.items() if mrid not in targets]  # type: ignore[misc]
+            plan.superseded = [row.id for mrid, row in current.items() if mrid not in targets]
         for which in (IMPORT, EXPORT):
             if sum(1 for t in targets.values() if t.register == which) > 1:
                 raise bad_request(f"a mirror has at most one {which} energy register")
@@ -432,65 +430,55 @@ class Ingest:
     @staticmethod
     def _write_mirror(
         session: Session,
-        existing: MirrorRow | None,
+        existing: MirrorFacts | None,
         mup: MirrorUsagePoint,
         peer: Peer,
         settles: bool,
         now: float,
-    ) -> MirrorRow:
-        mirror = existing or MirrorRow(
-            mrid=mup.mrid,
-            owner_lfdi=peer.lfdi,
-            device_lfdi=mup.device_lfdi,
-            role_flags=mup.role_flags,
-            service_category_kind=mup.service_category_kind,
-            status=mup.status,
-            settles=settles,
-            created_at=now,
-            updated_at=now,
-        )
-        mirror.device_lfdi = mup.device_lfdi
-        mirror.role_flags = mup.role_flags
-        mirror.service_category_kind = mup.service_category_kind
-        mirror.status = mup.status
-        mirror.description = mup.description
-        mirror.version = mup.version
-        mirror.settles = settles
-        mirror.updated_at = now
-        session.add(mirror)
-        session.flush()
-        return mirror
+    ) -> int:
+        fields = {
+            "mrid": mup.mrid,
+            "owner_lfdi": peer.lfdi,
+            "device_lfdi": mup.device_lfdi,
+            "role_flags": mup.role_flags,
+            "service_category_kind": mup.service_category_kind,
+            "status": mup.status,
+            "description": mup.description,
+            "version": mup.version,
+            "settles": settles,
+            "created_at": now,
+            "updated_at": now,
+        }
+        if existing is None:
+            return direct.insert_mirror(session, fields)
+        direct.update_mirror(session, existing.id, fields)
+        return existing.id
 
     @staticmethod
     def _write_meter_readings(session: Session, mirror_id: int, plan: _Plan, now: float) -> None:
         gone = plan.superseded + [t.old_id for t in plan.targets.values() if t.old_id is not None]
-        if gone:
-            session.execute(
-                update(_METER_READING)
-                .where(_METER_READING.c.id.in_(gone))
-                .values(superseded_at=now)
-            )
+        direct.supersede_meter_readings(session, gone, now)
         for target in plan.targets.values():
             if target.action == "update":
-                session.execute(
-                    update(_METER_READING)
-                    .where(_METER_READING.c.id == target.row_id)
-                    .values(description=target.description, version=target.version)
+                assert target.row_id is not None
+                direct.rename_meter_reading(
+                    session, target.row_id, target.description, target.version
                 )
             elif target.action in ("new", "retype"):
-                values = {
-                    "mirror_id": mirror_id,
-                    "mrid": target.mrid,
-                    "description": target.description,
-                    "version": target.version,
-                    "energy_register": target.register,
-                    "reading_type_xml": target.xml,
-                    "created_at": now,
-                    **reading_type_columns(target.reading_type),
-                }
-                target.row_id = session.execute(
-                    insert(_METER_READING).values(**values).returning(_METER_READING.c.id)
-                ).scalar_one()
+                target.row_id = direct.insert_meter_reading(
+                    session,
+                    {
+                        "mirror_id": mirror_id,
+                        "mrid": target.mrid,
+                        "description": target.description,
+                        "version": target.version,
+                        "energy_register": target.register,
+                        "reading_type_xml": target.xml,
+                        "created_at": now,
+                        "superseded_at": None,
+                        **reading_type_columns(target.reading_type),
+                    },
+                )
 
     @staticmethod
     def _write_readings(
@@ -515,7 +503,7 @@ class Ingest:
                     "start": reading_set.time_period.start,
                     "duration": reading_set.time_period.duration,
                 }
-        set_ids = readings.upsert_reading_sets(session, list(set_rows.values())) if set_rows else {}
+        set_ids = direct.upsert_reading_sets(session, list(set_rows.values())) if set_rows else {}
         rows: dict[tuple[int, int, int, int], dict[str, Any]] = {}
         for reading, wh in checked:
             target = plan.targets[reading.mmr_mrid]
@@ -545,16 +533,6 @@ class Ingest:
             }
         direct.upsert_readings(session, list(rows.values()))
         return len(rows)
-
-    @staticmethod
-    def _write_pairs(
-        session: Session, device_lfdi: str, pairs: dict[int, tuple[int, int]], now: float
-    ) -> None:
-        # oracle.outbox.enqueue's upsert, on the DBAPI connection (crud.direct).
-        direct.enqueue_pairs(
-            session,
-            [pending_row(device_lfdi, start, *pairs[start], now) for start in sorted(pairs)],
-        )
 
 
 def _types(plan: _Plan) -> dict[str, ReadingType]:

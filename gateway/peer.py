@@ -12,6 +12,13 @@ Two deployments, chosen by ``GatewaySettings.proxy_mode``:
   once it is verified to the SERCA here (certs.forwarded); from anyone else the header is
   ignored and the caller has no identity.
 
+A client certificate is also judged against the 2030.5 *device* profile (certs.profile:
+the device-type policy, a critical subjectAltName with one HardwareModuleName, keyUsage
+digitalSignature + keyAgreement, cA false, ...), which OpenSSL's chain check does not
+look at: a certificate that breaks it gets 403 on every request, right after the
+handshake, with the rule named (``gateway.client_profile_relax`` relaxes named rules for
+a lab PKI). A CA certificate or the gateway's own server certificate is no device.
+
 A caller without an identity is refused (403) by every 2030.5 resource. The LFDI of a
 certificate is computed once and remembered (a bounded cache keyed by the PEM or header
 text), since a meter sends the same certificate on every request.
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -29,11 +37,15 @@ from enum import StrEnum
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
-from certs.forwarded import ClientCertificateRejected, client_lfdi
+from certs.forwarded import ClientCertificateRejected, certificates_from_header, client_lfdi
+from certs.profile import device_refusal
 from gateway.errors import Refusal, forbidden
 from gateway.settings import GatewaySettings
 from sep2 import lfdi_from_der, sfdi_from_lfdi
+
+log = logging.getLogger(__name__)
 
 FORWARDED_CERT_HEADER = b"x-forwarded-client-cert"
 _CACHE_SIZE = 65_536
@@ -62,14 +74,22 @@ class Peer:
         return self.role is not Role.DEVICE
 
 
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    """A remembered verdict: this certificate is refused (a fresh 403 is raised each time,
+    never one exception object re-raised, whose traceback would grow)."""
+
+    problem: str
+
+
 class _Lru:
     """A small LRU map with an optional age limit per entry."""
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._items: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._items: OrderedDict[str, tuple[float, str | _Refused]] = OrderedDict()
 
-    def get(self, key: str, max_age: float | None, now: float) -> str | None:
+    def get(self, key: str, max_age: float | None, now: float) -> str | _Refused | None:
         item = self._items.get(key)
         if item is None:
             return None
@@ -80,7 +100,7 @@ class _Lru:
         self._items.move_to_end(key)
         return value
 
-    def put(self, key: str, value: str, now: float) -> None:
+    def put(self, key: str, value: str | _Refused, now: float) -> None:
         self._items[key] = (now, value)
         self._items.move_to_end(key)
         if len(self._items) > self._size:
@@ -110,6 +130,7 @@ class PeerResolver:
         self._intermediates = list(intermediates)
         self._operators = frozenset(settings.operator_lfdis)
         self._aggregators = frozenset(settings.aggregator_lfdis)
+        self._relaxed = frozenset(settings.client_profile_relax)
         self._cache = _Lru(_CACHE_SIZE)
         self._peers: dict[str, Peer] = {}
 
@@ -144,11 +165,32 @@ class PeerResolver:
             raise forbidden("no client certificate (2030.5 needs mutual TLS)")
         pem = chain[0]
         now = time.monotonic()
-        lfdi = self._cache.get(pem, None, now)
-        if lfdi is None:
-            lfdi = lfdi_of_pem(pem)
-            self._cache.put(pem, lfdi, now)
-        return lfdi
+        known = self._cache.get(pem, None, now)
+        if known is None:
+            cert = x509.load_pem_x509_certificate(pem.encode())
+            known = self._profile_refusal(cert) or lfdi_of_pem(pem)
+            self._cache.put(pem, known, now)
+        if isinstance(known, _Refused):
+            raise forbidden(known.problem)
+        return known
+
+    def _profile_refusal(self, cert: x509.Certificate) -> _Refused | None:
+        """A 403 for a client certificate that breaks the 2030.5 device profile (the
+        handshake checked only the chain); logged once per certificate, since the verdict
+        is remembered with it."""
+        violation = device_refusal(cert, self._relaxed)
+        if violation is None:
+            return None
+        lfdi = lfdi_from_der(cert.public_bytes(Encoding.DER))
+        log.info(
+            f"client certificate of LFDI {lfdi} refused: {violation.message} "
+            f"[rule {violation.rule}; gateway.client_profile_relax lists rules to relax]",
+            extra={"lfdi": lfdi, "rule": violation.rule},
+        )
+        return _Refused(
+            f"client certificate breaks the 2030.5 device profile: {violation.message} "
+            f"[{violation.rule}]"
+        )
 
     def _forwarded(self, scope: Any) -> str:
         client = scope.get("client")
@@ -163,10 +205,14 @@ class PeerResolver:
         if lfdi is None:
             assert self._serca is not None
             try:
-                lfdi = client_lfdi(header, self._serca, intermediates=self._intermediates)
+                certificates = certificates_from_header(header)
+                lfdi = client_lfdi(certificates, self._serca, intermediates=self._intermediates)
             except ClientCertificateRejected as exc:
                 raise Refusal(403, f"forwarded client certificate refused: {exc}") from None
+            lfdi = self._profile_refusal(certificates[0]) or lfdi
             self._cache.put(header, lfdi, now)
+        if isinstance(lfdi, _Refused):
+            raise forbidden(lfdi.problem)
         return lfdi
 
     def _trusted(self, host: str) -> bool:

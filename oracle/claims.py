@@ -20,13 +20,15 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 
 from sqlalchemy import Engine, and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from oracle.outbox import OPEN_STATES, OutboxEntry, OutboxState
 from oracle.records import Lease
+from oracle.statements import run_many, upsert
 
 CLEARING_KEY = "clearing"
+
+_ADD_LEASE = upsert("lease", ("key", "holder", "expires_at"), ("key",), update=())
 
 
 class LeaseLost(Exception):
@@ -36,18 +38,9 @@ class LeaseLost(Exception):
 def _insert_missing(session: Session, keys: Collection[str]) -> None:
     if not keys:
         return
-    table = Lease.__table__  # type: ignore[attr-defined]
     # Sorted: two workers inserting overlapping keys take the index locks in one order.
     rows = [{"key": k, "holder": None, "expires_at": 0.0} for k in sorted(set(keys))]
-    dialect = session.get_bind().dialect.name
-    stmt: postgresql.Insert | sqlite.Insert
-    if dialect == "postgresql":
-        stmt = postgresql.insert(table)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table)
-    else:
-        raise NotImplementedError(f"leases support SQLite and PostgreSQL, not {dialect}")
-    session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]), rows)
+    run_many(session, _ADD_LEASE, rows)
 
 
 def _take(

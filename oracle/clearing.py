@@ -49,7 +49,6 @@ from solders.message import MessageV0
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 from sqlalchemy import Engine, func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -73,6 +72,7 @@ from oracle.records import (
     SettlementSource,
     TxKind,
     TxState,
+    add_settlements,
 )
 from oracle.registry import MeterRegistry, RegisteredMeter
 from oracle.settings import ChainSettings
@@ -202,13 +202,7 @@ def record_clearing(
             }
             for e in settled
         ]
-        if rows:
-            table = Settlement.__table__  # type: ignore[attr-defined]
-            dialect = session.get_bind().dialect.name
-            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            session.execute(
-                insert(table).on_conflict_do_nothing(index_elements=["epoch", "lfdi"]), rows
-            )
+        add_settlements(session, rows)
         return cleared.minted_wh
 
 

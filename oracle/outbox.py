@@ -5,22 +5,25 @@ Wh, in the same database transaction as the readings it stores (a transactional 
 once the gateway has answered 201/204, the pair is durable and will reach the chain. The
 oracle worker drains the table; its states are below.
 
-This module defines the table and the one write the gateway makes. It takes the caller's
-session and never commits: the caller's transaction decides. Once a pair is on chain its
-row also holds where: the transaction's signature and slot, the program's batch number,
-the batch's Merkle root and the pair's inclusion proof (``oracle.proofs``).
+This module defines the table and the one write the gateway makes (:data:`ENQUEUE`, run
+by :func:`enqueue_pairs`). It takes the caller's session and never commits: the caller's
+transaction decides. Once a pair is on chain its row also holds where: the transaction's
+signature and slot, the program's batch number, the batch's Merkle root and the pair's
+inclusion proof (``oracle.proofs``).
 
 The database's tables are listed (and migrated) in ``gateway.schema``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, Index, UniqueConstraint, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
+
+from oracle.statements import run_many, upsert
 
 
 class OutboxState(StrEnum):
@@ -87,6 +90,20 @@ class OutboxEntry(SQLModel, table=True):
     confirmed_at: float | None = Field(default=None, description="Unix time it was confirmed.")
 
 
+_PENDING_COLUMNS = (
+    "lfdi", "timestamp", "import_wh", "export_wh", "state", "attempts", "next_attempt_at",
+    "accepted_at",
+)  # fmt: skip
+ENQUEUE = upsert(
+    "outbox",
+    _PENDING_COLUMNS,
+    ("lfdi", "timestamp"),
+    update=("import_wh", "export_wh"),
+    where=f"outbox.state = '{OutboxState.PENDING.value}'",
+)
+"""The outbox's one write from the gateway: a pair in, or corrected while still pending."""
+
+
 def enqueue(
     session: Session, *, lfdi: str, timestamp: int, import_wh: int, export_wh: int, now: float
 ) -> None:
@@ -96,14 +113,21 @@ def enqueue(
     that re-posts a reading corrects it before it leaves); once the pair has left for the
     chain it is never changed here, because the chain would treat it as a duplicate.
     """
-    values = pending_row(lfdi, timestamp, import_wh, export_wh, now)
-    session.execute(_upsert(session.get_bind().dialect.name), values)
+    enqueue_pairs(session, lfdi, {timestamp: (import_wh, export_wh)}, now)
+
+
+def enqueue_pairs(
+    session: Session, lfdi: str, pairs: Mapping[int, tuple[int, int]], now: float
+) -> None:
+    """:func:`enqueue` for each (import Wh, export Wh) of ``pairs`` by timestamp, in
+    timestamp order."""
+    run_many(session, ENQUEUE, [pending_row(lfdi, t, *pairs[t], now) for t in sorted(pairs)])
 
 
 def pending_row(
     lfdi: str, timestamp: int, import_wh: int, export_wh: int, now: float
 ) -> dict[str, Any]:
-    """The parameters of :func:`enqueue`'s upsert (and of :data:`ENQUEUE_SQL`) for one pair."""
+    """The parameters of :data:`ENQUEUE` for one pair."""
     return {
         "lfdi": lfdi,
         "timestamp": timestamp,
@@ -114,41 +138,3 @@ def pending_row(
         "next_attempt_at": 0.0,
         "accepted_at": now,
     }
-
-
-# The upsert of :func:`enqueue` as SQL text with ``:name`` parameters (the rows of
-# :func:`pending_row`), valid on SQLite and PostgreSQL, for a caller that runs it on the
-# DBAPI connection of its transaction (the gateway's ingest hot path, gateway.crud.direct):
-# through SQLAlchemy the statement costs ten times what the database spends on it.
-# tests/oracle/test_outbox.py holds the two to the same behaviour.
-ENQUEUE_SQL = (  # 'pending' is OutboxState.PENDING
-    "INSERT INTO outbox (lfdi, timestamp, import_wh, export_wh, state, attempts, "
-    "next_attempt_at, accepted_at) VALUES (:lfdi, :timestamp, :import_wh, :export_wh, "
-    ":state, :attempts, :next_attempt_at, :accepted_at) "
-    "ON CONFLICT (lfdi, timestamp) DO UPDATE SET import_wh = excluded.import_wh, "
-    "export_wh = excluded.export_wh WHERE outbox.state = 'pending'"
-)
-
-
-# Built once per dialect: an ON CONFLICT statement costs more to build than to run.
-_UPSERTS: dict[str, Any] = {}
-
-
-def _upsert(dialect: str) -> Any:
-    stmt = _UPSERTS.get(dialect)
-    if stmt is not None:
-        return stmt
-    table = OutboxEntry.__table__  # type: ignore[attr-defined]
-    insert: postgresql.Insert | sqlite.Insert
-    if dialect == "postgresql":
-        insert = postgresql.insert(table)
-    elif dialect == "sqlite":
-        insert = sqlite.insert(table)
-    else:
-        raise NotImplementedError(f"the outbox supports SQLite and PostgreSQL, not {dialect}")
-    stmt = _UPSERTS[dialect] = insert.on_conflict_do_update(
-        index_elements=["lfdi", "timestamp"],
-        set_={"import_wh": insert.excluded.import_wh, "export_wh": insert.excluded.export_wh},
-        where=table.c.state == OutboxState.PENDING.value,
-    )
-    return stmt

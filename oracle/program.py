@@ -1,7 +1,8 @@
 """The Oracle program as its IDL describes it: instructions, accounts and events.
 
-Built with anchorpy's coder from ``anchor/target/idl/oracle.json``, so the bridge speaks
-whatever the IDL says the program takes: instruction data is encoded by the IDL's
+Built with anchorpy's coder from ``anchor/target/idl/oracle.legacy.json`` (the format
+anchorpy reads; the 0.30+ ``oracle.json`` is derived from the same source), so the bridge
+speaks whatever the IDL says the program takes: instruction data is encoded by the IDL's
 argument types, accounts are ordered and flagged (signer, writable) by the IDL's account
 lists, and accounts and events are decoded by the IDL's layouts. Results come back as
 the typed values of ``anchor.accounts`` and ``anchor.events`` (the pure decoders there
@@ -115,7 +116,8 @@ class OracleProgram:
 
     def __init__(self, program_id: Pubkey = PROGRAM_ID, idl: Idl | None = None) -> None:
         self.program_id = program_id
-        self.idl = idl if idl is not None else Idl.from_json(artifacts.IDL_PATH.read_text())
+        legacy = artifacts.LEGACY_IDL_PATH
+        self.idl = idl if idl is not None else Idl.from_json(legacy.read_text())
         self.coder = Coder(self.idl)
         self._accounts: dict[str, list[IdlAccount]] = {}
         for ix in self.idl.instructions:

@@ -15,10 +15,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import BigInteger, Index, LargeBinary, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel
+
+from oracle.statements import run_many, upsert
 
 
 class TxKind(StrEnum):
@@ -138,6 +142,20 @@ class Settlement(SQLModel, table=True):
     )
     slot: int | None = Field(default=None, sa_type=BigInteger)
     recorded_at: float
+
+
+_SETTLEMENT_COLUMNS = (
+    "epoch", "lfdi", "owner", "import_wh", "export_wh", "import_delta_wh", "export_delta_wh",
+    "net_export_wh", "minted_wh", "withheld_wh", "settlements", "source", "signature", "slot",
+    "recorded_at",
+)  # fmt: skip
+_ADD_SETTLEMENT = upsert("settlement", _SETTLEMENT_COLUMNS, ("epoch", "lfdi"), update=())
+
+
+def add_settlements(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Store settlement rows (every column but the id), keeping a row already there for
+    the same (epoch, lfdi): the first record of a settlement stands."""
+    run_many(session, _ADD_SETTLEMENT, [{c: r[c] for c in _SETTLEMENT_COLUMNS} for r in rows])
 
 
 class EpochClearing(SQLModel, table=True):

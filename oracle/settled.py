@@ -26,12 +26,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, func
 from sqlalchemy import select as columns
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from anchor.abi import NO_EPOCH
 from anchor.accounts import MeterAccount
-from oracle.records import Settlement, SettlementSource
+from oracle.records import Settlement, SettlementSource, add_settlements
 
 
 @dataclass(frozen=True)
@@ -129,11 +128,5 @@ def follow(engine: Engine, meters: Sequence[tuple[str, MeterAccount]], *, now: f
     if not rows:
         return 0
     with Session(engine) as session, session.begin():
-        table = Settlement.__table__  # type: ignore[attr-defined]
-        insert = (
-            postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        )
-        session.execute(
-            insert(table).on_conflict_do_nothing(index_elements=["epoch", "lfdi"]), rows
-        )
+        add_settlements(session, rows)
     return len(rows)

@@ -149,6 +149,12 @@ class Schema:
                 )
         return len(deviations) > before, synthesised
 
+    def strict_error(self, root: etree._Element) -> Sep2ParseError | None:
+        """The first XSD error of ``root`` as a Sep2ParseError naming its path, with none of
+        the tolerated repairs (how a conformance run judges a peer), or None if valid."""
+        error = self.first_error(root)
+        return None if error is None else _parse_error(root, error)
+
     def check_outgoing(self, root: etree._Element) -> None:
         """Raise Sep2EncodeError unless a document we are about to send is valid."""
         error = self.first_error(root)

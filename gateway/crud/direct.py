@@ -1,21 +1,20 @@
-"""The statements of the ingest hot path, run on the DBAPI connection of the session.
+"""Every write of the Metering Mirror ingest, and the reads of its hot path, in SQL.
 
-Every readings POST reads its mirror and meter readings, looks up the outbox rows of its
-register pairs and upserts its readings. Through SQLAlchemy each statement costs about
-60 µs of Python before SQLite spends 5 µs on it; on the driver's own connection (inside
-the same transaction: ``session.connection().connection.driver_connection``) the whole
-request's SQL costs less than one of those. So these few statements are written in SQL,
-once for both databases (``:name`` parameters, rewritten to ``%(name)s`` for psycopg),
-and everything else stays in SQLAlchemy.
+Mirrors, their meter readings, reading sets, readings and signed REST readings are
+written here and nowhere else; the outbox's one write is ``oracle.outbox.enqueue_pairs``.
+Each statement is written once for SQLite and PostgreSQL and run with
+``oracle.statements.run``/``run_many`` on the DBAPI connection of the session's
+transaction: through SQLAlchemy each would cost about 60 µs of Python before SQLite spends
+5 µs on it. Those two functions record every writing statement for the group committer
+(gateway.groupcommit), so that a job refusing after a write is rolled back without any
+function here counting by hand.
 
-A write here also counts itself in the connection's ``info["writes"]``, as SQLAlchemy's
-statements do through the group committer's event hook, so that a job refusing after a
-write is still rolled back (gateway.groupcommit).
+Ingest reads mirrors as :class:`~gateway.crud.mirrors.MirrorFacts`, not ORM objects: an
+ORM object loaded in a batch's session would not see this module's later writes.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,43 +23,7 @@ from typing import Any
 from sqlmodel import Session
 
 from gateway.crud.mirrors import MirrorFacts
-from oracle.outbox import ENQUEUE_SQL
-
-_PARAM = re.compile(r":(\w+)")
-
-
-class _Sql:
-    """One statement in both parameter styles."""
-
-    def __init__(self, sql: str) -> None:
-        self.sqlite = sql
-        self.postgresql = _PARAM.sub(r"%(\1)s", sql)
-
-    def text(self, dialect: str) -> str:
-        return self.postgresql if dialect == "postgresql" else self.sqlite
-
-
-_IN_LISTS_KEPT = 64
-
-
-class _InList:
-    """A statement with an ``IN`` list of ``n`` parameters (``prefix`` 0 to n-1), built once
-    per n."""
-
-    def __init__(self, template: str, prefix: str) -> None:
-        self._template = template  # with {in_list} where the parameters go
-        self._prefix = prefix
-        self._built: dict[int, tuple[_Sql, tuple[str, ...]]] = {}
-
-    def get(self, n: int) -> tuple[_Sql, tuple[str, ...]]:
-        """The statement for ``n`` values and the names of their parameters."""
-        built = self._built.get(n)
-        if built is None:
-            names = tuple(f"{self._prefix}{i}" for i in range(n))
-            built = (_Sql(self._template.format(in_list=", ".join(":" + x for x in names))), names)
-            if n <= _IN_LISTS_KEPT:  # the usual few lengths; a rare long list is built anew
-                self._built[n] = built
-        return built
+from oracle.statements import InList, Statement, dialect_of, run, run_many, upsert
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +46,7 @@ class MeterReadingFacts:
     reading_type_xml: str
 
 
-_MIRROR = _Sql(
+_MIRROR = Statement(
     "SELECT m.id, m.owner_lfdi, m.device_lfdi, m.role_flags, m.settles, "
     "r.id, r.mrid, r.description, r.version, r.uom, r.kind, r.accumulation_behaviour, "
     "r.flow_direction, r.commodity, r.data_qualifier, r.phase, r.power_of_ten, "
@@ -92,64 +55,86 @@ _MIRROR = _Sql(
     "ON r.mirror_id = m.id AND r.superseded_at IS NULL "
     "WHERE m.id = :id AND m.deleted_at IS NULL"
 )
+_MIRROR_BY_MRID = Statement(
+    "SELECT id, owner_lfdi, device_lfdi, role_flags, settles FROM mirror_usage_point "
+    "WHERE mrid = :mrid AND deleted_at IS NULL"
+)
+_MIRROR_FIELDS = (
+    "device_lfdi", "role_flags", "service_category_kind", "status", "description", "version",
+    "settles", "updated_at",
+)  # fmt: skip
+_MIRROR_COLUMNS = ("mrid", "owner_lfdi", *_MIRROR_FIELDS, "created_at")
+# Built from the constant column names only; values always travel as parameters.
+_INSERT_MIRROR = Statement(
+    f"INSERT INTO mirror_usage_point ({', '.join(_MIRROR_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join(':' + c for c in _MIRROR_COLUMNS)}) RETURNING id"
+)
+_UPDATE_MIRROR = Statement(
+    "UPDATE mirror_usage_point SET "  # noqa: S608
+    + ", ".join(f"{c} = :{c}" for c in _MIRROR_FIELDS)
+    + " WHERE id = :id"
+)
+_SET_SETTLES = Statement(
+    "UPDATE mirror_usage_point SET settles = :settles, updated_at = :now WHERE id = :id"
+)
+_DELETE_MIRROR = Statement(
+    "UPDATE mirror_usage_point SET deleted_at = :now, settles = :settles WHERE id = :id"
+)
+_SUPERSEDE_ALL = Statement(
+    "UPDATE meter_reading SET superseded_at = :now "
+    "WHERE mirror_id = :mirror AND superseded_at IS NULL"
+)
+_SUPERSEDE = InList("UPDATE meter_reading SET superseded_at = :now WHERE id IN ({in_list})", "m")
+_RENAME_METER_READING = Statement(
+    "UPDATE meter_reading SET description = :description, version = :version WHERE id = :id"
+)
+_INSERT_METER_READING: dict[tuple[str, ...], Statement] = {}  # by column names
 
+_READING_SET_COLUMNS = ("meter_reading_id", "mrid", "description", "version", "start", "duration")
+_UPSERT_READING_SET = upsert("reading_set", _READING_SET_COLUMNS, ("meter_reading_id", "mrid"))
+_READING_SET_IDS = InList(
+    "SELECT id, mrid FROM reading_set WHERE meter_reading_id = :mr AND mrid IN ({in_list})", "s"
+)
 _READING_COLUMNS = (
     "meter_reading_id", "start", "tou_tier", "consumption_block", "reading_set_id",
     "mirror_id", "device_lfdi", "duration", "value", "power_of_ten", "scaled",
     "quality_flags", "local_id", "energy_register", "wh", "received_at",
 )  # fmt: skip
-_READING_KEY = ("meter_reading_id", "start", "tou_tier", "consumption_block")
-# Built from the constant column names only; values always travel as parameters.
-_UPSERT_READING = _Sql(
-    f"INSERT INTO reading ({', '.join(_READING_COLUMNS)}) "  # noqa: S608
-    f"VALUES ({', '.join(':' + c for c in _READING_COLUMNS)}) "
-    f"ON CONFLICT ({', '.join(_READING_KEY)}) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in _READING_COLUMNS if c not in _READING_KEY)
+_UPSERT_READING = upsert(
+    "reading", _READING_COLUMNS, ("meter_reading_id", "start", "tou_tier", "consumption_block")
 )
 
-
-_OUTBOX_ROWS = _InList(
+_OUTBOX_ROWS = InList(
     "SELECT timestamp, state, import_wh, export_wh FROM outbox "
     "WHERE lfdi = :lfdi AND timestamp IN ({in_list})",
     "t",
 )
-_REGISTER_VALUES = _InList(
+_REGISTER_VALUES = InList(
     "SELECT start, wh FROM reading WHERE meter_reading_id = :mr AND tou_tier = 0 "
     "AND consumption_block = 0 AND start IN ({in_list})",
     "s",
 )
-_ENQUEUE = _Sql(ENQUEUE_SQL)
 
 
-_DRIVER = "gridmirror.direct.driver"  # Session.info key: (transaction, driver, dialect, info)
-
-
-def _driver(session: Session) -> tuple[Any, str, dict[str, Any]]:
-    """The DBAPI connection of the session's transaction, its dialect and its info."""
-    # Remembered for the transaction: Session.connection() costs more than most of the
-    # statements it serves, and a readings POST asks four times.
-    transaction = session.get_transaction()
-    cached = session.info.get(_DRIVER)
-    if cached is not None and transaction is not None and cached[0] is transaction:
-        return cached[1], cached[2], cached[3]
-    connection = session.connection()
-    found = connection.connection.driver_connection, connection.dialect.name, connection.info
-    session.info[_DRIVER] = (session.get_transaction(), *found)
-    return found
+def _facts(row: Sequence[Any]) -> MirrorFacts:
+    return MirrorFacts(int(row[0]), str(row[1]), str(row[2]), int(row[3]), bool(row[4]))
 
 
 def mirror_with_meter_readings(
     session: Session, mirror_id: int
 ) -> tuple[MirrorFacts | None, list[MeterReadingFacts]]:
     """A live mirror and its current meter readings, in one query."""
-    driver, dialect, _ = _driver(session)
-    rows = driver.execute(_MIRROR.text(dialect), {"id": mirror_id}).fetchall()
+    rows = run(session, _MIRROR, {"id": mirror_id})
     if not rows:
         return None, []
-    first = rows[0]
-    facts = MirrorFacts(first[0], first[1], first[2], first[3], bool(first[4]))
     meter_readings = [MeterReadingFacts(*row[5:]) for row in rows if row[5] is not None]
-    return facts, meter_readings
+    return _facts(rows[0]), meter_readings
+
+
+def live_mirror_by_mrid(session: Session, mrid: str) -> MirrorFacts | None:
+    """The live mirror with this mRID, or None."""
+    rows = run(session, _MIRROR_BY_MRID, {"mrid": mrid})
+    return _facts(rows[0]) if rows else None
 
 
 def outbox_rows(
@@ -158,13 +143,10 @@ def outbox_rows(
     """The outbox rows of ``lfdi`` at ``timestamps``: (timestamp, state, import, export)."""
     if not timestamps:
         return []
-    driver, dialect, _ = _driver(session)
-    sql, names = _OUTBOX_ROWS.get(len(timestamps))
+    statement, names = _OUTBOX_ROWS.get(len(timestamps))
     params: dict[str, Any] = dict(zip(names, timestamps, strict=True))
     params["lfdi"] = lfdi
-    return [
-        (int(t), str(s), int(i), int(e)) for t, s, i, e in driver.execute(sql.text(dialect), params)
-    ]
+    return [(int(t), str(s), int(i), int(e)) for t, s, i, e in run(session, statement, params)]
 
 
 def register_values(
@@ -173,39 +155,96 @@ def register_values(
     """The whole-Wh values of a register's readings at ``starts`` (those that exist)."""
     if not starts:
         return {}
-    driver, dialect, _ = _driver(session)
-    sql, names = _REGISTER_VALUES.get(len(starts))
+    statement, names = _REGISTER_VALUES.get(len(starts))
     params: dict[str, Any] = dict(zip(names, starts, strict=True))
     params["mr"] = meter_reading_id
-    return {int(start): wh for start, wh in driver.execute(sql.text(dialect), params)}
+    return {int(start): wh for start, wh in run(session, statement, params)}
+
+
+# --- writes ---------------------------------------------------------------------------------
+
+
+def insert_mirror(session: Session, fields: Mapping[str, Any]) -> int:
+    """Create a mirror from ``fields`` (the columns of mirror_usage_point but its id and
+    deleted_at); its id."""
+    rows = run(session, _INSERT_MIRROR, {c: fields[c] for c in _MIRROR_COLUMNS})
+    return int(rows[0][0])
+
+
+def update_mirror(session: Session, mirror_id: int, fields: Mapping[str, Any]) -> None:
+    """Overwrite a mirror's fields (those :func:`insert_mirror` takes but mRID, owner and
+    creation time)."""
+    params = {c: fields[c] for c in _MIRROR_FIELDS}
+    params["id"] = mirror_id
+    run(session, _UPDATE_MIRROR, params)
+
+
+def set_settles(session: Session, mirror_id: int, settles: bool, now: float) -> None:
+    """Record whether a mirror's registers settle on chain."""
+    run(session, _SET_SETTLES, {"settles": settles, "now": now, "id": mirror_id})
+
+
+def delete_mirror(session: Session, mirror_id: int, now: float) -> None:
+    """Delete a mirror: it leaves the lists and frees its mRIDs; its rows and readings stay
+    (some may be on chain already)."""
+    run(session, _DELETE_MIRROR, {"now": now, "settles": False, "id": mirror_id})
+    run(session, _SUPERSEDE_ALL, {"now": now, "mirror": mirror_id})
+
+
+def supersede_meter_readings(session: Session, ids: Sequence[int], now: float) -> None:
+    """Mark meter readings superseded (a newer ReadingType, or gone from the mirror)."""
+    if not ids:
+        return
+    statement, names = _SUPERSEDE.get(len(ids))
+    params: dict[str, Any] = dict(zip(names, ids, strict=True))
+    params["now"] = now
+    run(session, statement, params)
+
+
+def rename_meter_reading(
+    session: Session, meter_reading_id: int, description: str | None, version: int | None
+) -> None:
+    """Give a meter reading its MirrorMeterReading's new description and version."""
+    params = {"description": description, "version": version, "id": meter_reading_id}
+    run(session, _RENAME_METER_READING, params)
+
+
+def insert_meter_reading(session: Session, values: Mapping[str, Any]) -> int:
+    """Add a meter reading (``values``: its columns but the id); its id."""
+    columns = tuple(values)
+    statement = _INSERT_METER_READING.get(columns)
+    if statement is None:
+        # Built from the callers' column names only; values always travel as parameters.
+        statement = _INSERT_METER_READING[columns] = Statement(
+            f"INSERT INTO meter_reading ({', '.join(columns)}) "  # noqa: S608
+            f"VALUES ({', '.join(':' + c for c in columns)}) RETURNING id"
+        )
+    return int(run(session, statement, values)[0][0])
+
+
+def upsert_reading_sets(
+    session: Session, rows: Sequence[Mapping[str, Any]]
+) -> dict[tuple[int, str], int]:
+    """Insert or update reading sets; their ids by (meter_reading_id, mRID)."""
+    run_many(session, _UPSERT_READING_SET, [{c: r[c] for c in _READING_SET_COLUMNS} for r in rows])
+    wanted: dict[int, list[str]] = {}
+    for row in rows:
+        wanted.setdefault(row["meter_reading_id"], []).append(row["mrid"])
+    found: dict[tuple[int, str], int] = {}
+    for mr_id, mrids in wanted.items():
+        statement, names = _READING_SET_IDS.get(len(mrids))
+        params: dict[str, Any] = dict(zip(names, mrids, strict=True))
+        params["mr"] = mr_id
+        for row_id, mrid in run(session, statement, params):
+            found[(mr_id, mrid)] = int(row_id)
+    return found
 
 
 def upsert_readings(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert readings, overwriting any with the same (meter reading, time, tier, block)."""
-    if not rows:
-        return
-    driver, dialect, info = _driver(session)
-    values = [_bindable(row, dialect) for row in rows]
-    info["writes"] = info.get("writes", 0) + 1
-    cursor = driver.cursor()
-    try:
-        cursor.executemany(_UPSERT_READING.text(dialect), values)
-    finally:
-        cursor.close()
-
-
-def enqueue_pairs(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Put register pairs in the outbox: oracle.outbox.enqueue's upsert for each row of
-    ``oracle.outbox.pending_row``, on the DBAPI connection."""
-    if not rows:
-        return
-    driver, dialect, info = _driver(session)
-    info["writes"] = info.get("writes", 0) + 1
-    cursor = driver.cursor()
-    try:
-        cursor.executemany(_ENQUEUE.text(dialect), rows)
-    finally:
-        cursor.close()
+    if rows:
+        dialect = dialect_of(session)
+        run_many(session, _UPSERT_READING, [_bindable(row, dialect) for row in rows])
 
 
 def _bindable(row: Mapping[str, Any], dialect: str) -> dict[str, Any]:
@@ -232,17 +271,18 @@ class RestMeterFacts:
     mirror_settles: bool
 
 
-_DEVICE = _Sql("SELECT sfdi FROM end_device WHERE lfdi = :lfdi")
-_SIGNATURE = _Sql("SELECT timestamp FROM signed_reading WHERE signature = :sig")
-_LATEST_PAIR = _Sql(
+_DEVICE = Statement("SELECT sfdi FROM end_device WHERE lfdi = :lfdi")
+_DEVICE_LOCKED = Statement(_DEVICE.sqlite + " FOR UPDATE")
+_SIGNATURE = Statement("SELECT timestamp FROM signed_reading WHERE signature = :sig")
+_LATEST_PAIR = Statement(
     "SELECT timestamp, import_wh, export_wh FROM outbox WHERE lfdi = :lfdi "
     "ORDER BY timestamp DESC LIMIT 1"
 )
-_LATEST_SIGNED = _Sql(
+_LATEST_SIGNED = Statement(
     "SELECT timestamp, import_mwh, export_mwh FROM signed_reading WHERE lfdi = :lfdi "
     "ORDER BY timestamp DESC LIMIT 1"
 )
-_LIVE_MIRROR = _Sql(
+_LIVE_MIRROR = Statement(
     "SELECT id, settles FROM mirror_usage_point WHERE mrid = :mrid AND deleted_at IS NULL"
 )
 _SIGNED_COLUMNS = (
@@ -257,11 +297,15 @@ _DECIMAL_COLUMNS = (
     "temperature",
 )
 # Built from the constant column names only; values always travel as parameters.
-_INSERT_SIGNED = _Sql(
+_INSERT_SIGNED = Statement(
     f"INSERT INTO signed_reading ({', '.join(_SIGNED_COLUMNS)}) "  # noqa: S608
     f"VALUES ({', '.join(':' + c for c in _SIGNED_COLUMNS)})"
 )
-_PAIR_ID = _Sql("SELECT id FROM outbox WHERE lfdi = :lfdi AND timestamp = :t")
+_PAIR_ID = Statement("SELECT id FROM outbox WHERE lfdi = :lfdi AND timestamp = :t")
+
+
+def _first(rows: list[Any]) -> Any:
+    return rows[0] if rows else None
 
 
 def _triple(row: Any) -> tuple[int, int, int] | None:
@@ -277,19 +321,16 @@ def rest_meter(
     two gateway processes adding to one meter's registers take turns; SQLite's single
     writer needs no lock.
     """
-    driver, dialect, _ = _driver(session)
-    device_sql = _DEVICE.text(dialect) + (" FOR UPDATE" if dialect == "postgresql" else "")
-    device = driver.execute(device_sql, {"lfdi": lfdi}).fetchone()
+    locked = _DEVICE_LOCKED if dialect_of(session) == "postgresql" else _DEVICE
+    device = _first(run(session, locked, {"lfdi": lfdi}))
     if device is None:
         return None
-    replay = driver.execute(_SIGNATURE.text(dialect), {"sig": signature}).fetchone()
-    pair = _triple(driver.execute(_LATEST_PAIR.text(dialect), {"lfdi": lfdi}).fetchone())
+    replay = _first(run(session, _SIGNATURE, {"sig": signature}))
+    pair = _triple(_first(run(session, _LATEST_PAIR, {"lfdi": lfdi})))
     signed = (
-        _triple(driver.execute(_LATEST_SIGNED.text(dialect), {"lfdi": lfdi}).fetchone())
-        if pair is not None
-        else None
+        _triple(_first(run(session, _LATEST_SIGNED, {"lfdi": lfdi}))) if pair is not None else None
     )
-    mirror = driver.execute(_LIVE_MIRROR.text(dialect), {"mrid": mirror_mrid}).fetchone()
+    mirror = _first(run(session, _LIVE_MIRROR, {"mrid": mirror_mrid}))
     return RestMeterFacts(
         sfdi=int(device[0]),
         replay_of=None if replay is None else int(replay[0]),
@@ -302,15 +343,11 @@ def rest_meter(
 
 def add_signed(session: Session, row: Mapping[str, Any]) -> int:
     """Store an accepted REST reading; the id of its register pair in the outbox."""
-    driver, dialect, info = _driver(session)
+    dialect = dialect_of(session)
     values = {c: row.get(c) for c in _SIGNED_COLUMNS}
     for column in _DECIMAL_COLUMNS:  # models.ExactDecimal: canonical text on SQLite
         value = values[column]
         if value is not None and dialect == "sqlite":
             values[column] = format(Decimal(value), "f")
-    info["writes"] = info.get("writes", 0) + 1
-    driver.execute(_INSERT_SIGNED.text(dialect), values)
-    found = driver.execute(
-        _PAIR_ID.text(dialect), {"lfdi": row["lfdi"], "t": row["timestamp"]}
-    ).fetchone()
-    return int(found[0])
+    run(session, _INSERT_SIGNED, values)
+    return int(run(session, _PAIR_ID, {"lfdi": row["lfdi"], "t": row["timestamp"]})[0][0])

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from gateway.models import MeterReadingRow, MirrorRow, table_of
@@ -30,18 +30,6 @@ class MirrorFacts:
     device_lfdi: str
     role_flags: int
     settles: bool
-
-
-def set_settles(session: Session, mirror_id: int, settles: bool, now: float) -> None:
-    """Record whether a mirror's registers settle on chain."""
-    session.execute(update(_M).where(_M.c.id == mirror_id).values(settles=settles, updated_at=now))
-
-
-def live_by_mrid(session: Session, mrid: str) -> MirrorRow | None:
-    """The live mirror with this mRID, or None."""
-    return session.execute(
-        select(MirrorRow).where(_M.c.mrid == mrid, _M.c.deleted_at.is_(None))
-    ).scalar_one_or_none()
 
 
 def count_for_device(session: Session, device_lfdi: str) -> int:
@@ -144,20 +132,6 @@ def meter_reading_by_mrid(session: Session, mrid: str) -> MeterReadingRow | None
             _MR.c.superseded_at.is_(None),
         )
     ).scalar_one_or_none()
-
-
-def mark_deleted(session: Session, mirror: MirrorRow, now: float) -> None:
-    """Delete a mirror: it leaves the lists and frees its mRIDs; its rows and readings stay
-    (some may be on chain already)."""
-    mirror.deleted_at = now
-    mirror.settles = False
-    session.add(mirror)
-    session.execute(
-        update(_MR)
-        .where(_MR.c.mirror_id == mirror.id, _MR.c.superseded_at.is_(None))
-        .values(superseded_at=now)
-    )
-    session.flush()
 
 
 def live_of_device(session: Session, lfdi: str) -> list[MirrorRow]:

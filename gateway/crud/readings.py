@@ -1,4 +1,5 @@
-"""Readings and reading sets: the upserts ingest uses, and the pages the /upt views show.
+"""Readings and reading sets: the pages the /upt views show (ingest writes them in
+gateway.crud.direct).
 
 Readings posted directly in a MirrorMeterReading have no reading set; the views show them
 as one synthetic ReadingSet per meter reading (id ``DIRECT_SET_ID``), listed first.
@@ -6,75 +7,17 @@ as one synthetic ReadingSet per meter reading (id ``DIRECT_SET_ID``), listed fir
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from gateway.models import ReadingRow, ReadingSetRow, table_of
 
-READING_KEY = ("meter_reading_id", "start", "tou_tier", "consumption_block")
-READING_SET_KEY = ("meter_reading_id", "mrid")
-
-
 _R: Any = table_of(ReadingRow)
 _RS: Any = table_of(ReadingSetRow)
-
-
-def _insert(session: Session, table: Any) -> Any:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table)
-    if dialect == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(f"the gateway supports SQLite and PostgreSQL, not {dialect}")
-
-
-# Statements are immutable and building an ON CONFLICT clause is costly (SQLAlchemy makes
-# a proxy of every column for "excluded"), so each upsert is built once per shape.
-_UPSERTS: dict[tuple[str, str, tuple[str, ...]], Any] = {}
-
-
-def _upsert(
-    session: Session, table: Any, key: Sequence[str], rows: Sequence[Mapping[str, Any]]
-) -> None:
-    if not rows:
-        return
-    columns = tuple(c for c in rows[0] if c not in key)
-    shape = (session.get_bind().dialect.name, table.name, columns)
-    stmt = _UPSERTS.get(shape)
-    if stmt is None:
-        insert_ = _insert(session, table)
-        stmt = _UPSERTS[shape] = insert_.on_conflict_do_update(
-            index_elements=list(key), set_={c: insert_.excluded[c] for c in columns}
-        )
-    session.connection().execute(stmt, list(rows))
-
-
-def upsert_readings(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert readings, overwriting any with the same (meter reading, time, tier, block)."""
-    _upsert(session, _R, READING_KEY, rows)
-
-
-def upsert_reading_sets(
-    session: Session, rows: Sequence[Mapping[str, Any]]
-) -> dict[tuple[int, str], int]:
-    """Insert or update reading sets; their ids by (meter_reading_id, mRID)."""
-    _upsert(session, _RS, READING_SET_KEY, rows)
-    wanted = {(r["meter_reading_id"], r["mrid"]) for r in rows}
-    found: dict[tuple[int, str], int] = {}
-    for mr_id in {mr for mr, _ in wanted}:
-        mrids = [m for r, m in wanted if r == mr_id]
-        for row_id, mrid in session.execute(
-            select(_RS.c.id, _RS.c.mrid).where(
-                _RS.c.meter_reading_id == mr_id, _RS.c.mrid.in_(mrids)
-            )
-        ):
-            found[(mr_id, mrid)] = row_id
-    return found
 
 
 # --- the /upt views -------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The 2030.5 function sets the gateway serves, one router per module.
 
 Each path is one route with all its methods, so that a 405 names every allowed method in
-``Allow``; every route needs a caller (gateway.deps.caller) and refuses with 406 a caller
+``Allow``; every route needs a caller (gateway.peer) and refuses with 406 a caller
 that does not accept application/sep+xml.
 """
 

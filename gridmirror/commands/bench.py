@@ -136,6 +136,50 @@ def bench_certs(count: int, workers: tuple[int, ...], scratch: Path | None) -> N
         )
 
 
+@bench.command("handshake")
+@click.option(
+    "--count",
+    type=click.IntRange(1, 100_000),
+    default=300,
+    show_default=True,
+    help="Handshakes (and new client certificates) per run.",
+)
+def bench_handshake(count: int) -> None:
+    """Print a mutual TLS handshake's CPU beside the client-certificate profile verdict."""
+    from gridmirror.bench import handshake
+
+    f = handshake.run(count)
+    click.echo(f"handshake: {count} meters, TLS 1.2 ECDHE-ECDSA-AES128-CCM8, mutual")
+    click.echo(f"  full handshake, both sides in memory  {f.handshake_us:9.0f} µs")
+    click.echo(
+        f"  profile verdict, new certificate      {f.first_verdict_us:9.0f} µs  "
+        f"({f.first_verdict_us / f.handshake_us:.1%} of a handshake)"
+    )
+    click.echo(
+        f"  profile verdict, known certificate    {f.cached_verdict_us:9.1f} µs  "
+        f"({f.cached_verdict_us / f.handshake_us:.2%})"
+    )
+
+
+@bench.command("storm")
+@click.option(
+    "--count",
+    type=click.IntRange(1, 19_000),
+    default=3_000,
+    show_default=True,
+    help="Idle mutual-TLS connections to open and hold.",
+)
+def bench_storm(count: int) -> None:
+    """Print the gateway's RSS before, during and after a storm of idle connections."""
+    from gridmirror.bench import storm
+
+    f = storm.run(count)
+    click.echo(f"storm: {f.held} idle TLS connections held ({f.refused} refused)")
+    click.echo(f"  gateway RSS before {f.before_mib:7.1f} MiB")
+    click.echo(f"  gateway RSS during {f.during_mib:7.1f} MiB")
+    click.echo(f"  gateway RSS after  {f.after_mib:7.1f} MiB (5 s after they closed)")
+
+
 @bench.command("chain")
 @click.option(
     "--batches", default=20, show_default=True, type=click.IntRange(1, 10_000),

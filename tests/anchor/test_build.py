@@ -32,6 +32,7 @@ def test_a_rebuild_matches_the_committed_program() -> None:
     clang = the_clang()
     result = build(clang)
     assert result.idl == artifacts.IDL_PATH.read_text()
+    assert result.legacy_idl == artifacts.LEGACY_IDL_PATH.read_text()
     committed = artifacts.program_bytes()
     if clang_major(clang_version(clang)) == clang_major(artifacts.CLANG_VERSION.read_text()):
         assert result.program == committed, "rebuild differs: run python -m anchor.build"
@@ -60,6 +61,7 @@ def test_build_check_command(tmp_path: Path) -> None:
     assert main(["--out-dir", str(tmp_path)]) == 0
     assert (tmp_path / "oracle.so").read_bytes() == build().program
     assert (tmp_path / "oracle.json").read_text() == artifacts.IDL_PATH.read_text()
+    assert (tmp_path / "oracle.legacy.json").read_text() == artifacts.LEGACY_IDL_PATH.read_text()
 
 
 def test_a_missing_compiler_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:

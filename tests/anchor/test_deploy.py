@@ -73,7 +73,7 @@ def test_the_program_deploys_through_the_upgradeable_loader(program: bytes, tmp_
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads(run.stdout)
     assert report["deployed"] and report["executable"]
-    assert report["program_id"] == str(artifacts.load_idl()["metadata"]["address"])
+    assert report["program_id"] == str(artifacts.load_idl()["address"])
     assert report["minted_wh"] == 600  # (2700 - 2000) exported - (1100 - 1000) imported
     assert report["squatter_refused"]  # only the upgrade authority initializes
 

@@ -1,8 +1,10 @@
 """The IDL describes the program exactly: anchorpy, knowing only the IDL, drives it.
 
-anchorpy builds every instruction from the IDL and the program accepts it; every
+anchorpy builds every instruction from the (legacy) IDL and the program accepts it; every
 account and every event the program writes decodes with anchorpy's coder and agrees
-with our own decoders; the committed IDL file is the generated one.
+with our own decoders; the committed IDL files are the generated ones; the Anchor 0.30+
+IDL says the same as the legacy one, with the program's own discriminators, sizes and
+addresses.
 """
 
 from __future__ import annotations
@@ -23,23 +25,34 @@ from solders.pubkey import Pubkey
 from anchor import artifacts
 from anchor import instructions as ix
 from anchor.abi import (
+    ACCOUNTS,
     CONFIG_SIZE,
+    EVENTS,
+    INSTRUCTIONS,
     METER_SIZE,
     PROGRAM_ID,
     SYSTEM_PROGRAM_ID,
     TOKEN_PROGRAM_ID,
     OracleError,
+    account_discriminator,
+    event_discriminator,
+    instruction_discriminator,
 )
 from anchor.accounts import ConfigAccount, MeterAccount
 from anchor.events import Event, events_from_logs
-from anchor.idl import idl_json, snake
-from anchor.pda import config_address, meter_address, mint_authority_address
+from anchor.idl import idl_json, legacy_idl_json, snake
+from anchor.pda import (
+    config_address,
+    meter_address,
+    mint_authority_address,
+    program_data_address,
+)
 from anchor.testbed import GENESIS_TS, Testbed, TxResult
 
 
 @pytest.fixture(scope="module")
 def idl() -> Idl:
-    return Idl.from_json(artifacts.IDL_PATH.read_text())
+    return Idl.from_json(artifacts.LEGACY_IDL_PATH.read_text())
 
 
 @pytest.fixture
@@ -49,12 +62,13 @@ def anchorpy_program(idl: Idl) -> Program:
     return Program(idl, PROGRAM_ID, provider)
 
 
-def test_the_committed_idl_is_the_generated_one() -> None:
+def test_the_committed_idls_are_the_generated_ones() -> None:
     assert artifacts.IDL_PATH.read_text() == idl_json()
+    assert artifacts.LEGACY_IDL_PATH.read_text() == legacy_idl_json()
 
 
 def test_idl_metadata_errors_and_sizes(idl: Idl) -> None:
-    raw = json.loads(artifacts.IDL_PATH.read_text())
+    raw = json.loads(artifacts.LEGACY_IDL_PATH.read_text())
     assert raw["metadata"]["address"] == str(PROGRAM_ID)
     assert {e.code: e.name for e in idl.errors or []} == {
         int(e): "".join(w.capitalize() for w in e.name.lower().split("_")) for e in OracleError
@@ -64,7 +78,7 @@ def test_idl_metadata_errors_and_sizes(idl: Idl) -> None:
 
 
 def test_idl_pda_seeds_give_our_addresses(idl: Idl) -> None:
-    raw = json.loads(artifacts.IDL_PATH.read_text())
+    raw = json.loads(artifacts.LEGACY_IDL_PATH.read_text())
     seeds: dict[str, list[dict[str, Any]]] = {}
     for instruction in raw["instructions"]:
         for account in instruction["accounts"]:
@@ -79,6 +93,70 @@ def test_idl_pda_seeds_give_our_addresses(idl: Idl) -> None:
     assert derive("config") == config_address()[0]
     assert derive("mintAuthority") == mint_authority_address()[0]
     assert derive("meter") == meter_address(lfdi)[0]
+
+
+_SIZES = {"u8": 1, "bool": 1, "u16": 2, "u32": 4, "u64": 8, "i64": 8, "pubkey": 32}
+
+
+def _size(ty: Any) -> int:
+    if isinstance(ty, str):
+        return _SIZES[ty]
+    inner, n = ty["array"]
+    return int(n) * _size(inner)
+
+
+def test_the_current_idl_has_the_programs_discriminators_sizes_and_addresses() -> None:
+    new = artifacts.load_idl()
+    legacy = json.loads(artifacts.LEGACY_IDL_PATH.read_text())
+    assert new["address"] == str(PROGRAM_ID) and new["metadata"]["spec"] == "0.1.0"
+    assert "metadata" in new and "address" not in new["metadata"]
+    assert [i["name"] for i in new["instructions"]] == list(INSTRUCTIONS)
+    for instruction in new["instructions"]:
+        assert bytes(instruction["discriminator"]) == instruction_discriminator(instruction["name"])
+    assert {a["name"]: bytes(a["discriminator"]) for a in new["accounts"]} == {
+        name: account_discriminator(name) for name in ACCOUNTS
+    }
+    assert {e["name"]: bytes(e["discriminator"]) for e in new["events"]} == {
+        name: event_discriminator(name) for name in EVENTS
+    }
+    types = {t["name"]: t["type"]["fields"] for t in new["types"]}
+    sizes = {name: 8 + sum(_size(f["type"]) for f in types[name]) for name in ACCOUNTS}
+    assert sizes == {"Config": CONFIG_SIZE, "Meter": METER_SIZE}
+    # field for field the legacy IDL, in Rust's names
+    for account in legacy["accounts"]:
+        assert [f["name"] for f in types[account["name"]]] == [
+            snake(f["name"]) for f in account["type"]["fields"]
+        ]
+    assert new["errors"] == legacy["errors"]
+    # fixed addresses and PDAs a client resolves by itself
+    init = {a["name"]: a for a in new["instructions"][0]["accounts"]}
+    assert init["system_program"]["address"] == str(SYSTEM_PROGRAM_ID)
+    assert init["program"]["address"] == str(PROGRAM_ID)
+    data_pda = init["program_data"]["pda"]
+    assert (
+        Pubkey.find_program_address(
+            [bytes(data_pda["seeds"][0]["value"])], Pubkey(bytes(data_pda["program"]["value"]))
+        )[0]
+        == program_data_address()
+    )
+    lfdi = bytes(range(20))
+    register = {a["name"]: a for a in new["instructions"][1]["accounts"]}
+    seeds = register["meter"]["pda"]["seeds"]
+    assert seeds[1] == {"kind": "arg", "path": "lfdi"}
+    assert (
+        Pubkey.find_program_address([bytes(seeds[0]["value"]), lfdi], PROGRAM_ID)[0]
+        == meter_address(lfdi)[0]
+    )
+    assert (
+        Pubkey.find_program_address(
+            [bytes(init["config"]["pda"]["seeds"][0]["value"])], PROGRAM_ID
+        )[0]
+        == config_address()[0]
+    )
+    submit = next(i for i in new["instructions"] if i["name"] == "submit_readings")
+    assert submit["args"] == [
+        {"name": "readings", "type": {"vec": {"defined": {"name": "Reading"}}}}
+    ]
 
 
 def anchorpy_events(program: Program, logs: list[str]) -> list[tuple[str, dict[str, Any]]]:

@@ -26,6 +26,7 @@ from devices.fleet import Fleet
 from devices.mirror import QUANTITIES, Sample
 from devices.settings import FaultSpec, FleetSettings
 from devices.stats import ErrorKind, FleetObserver, FleetStats, MeterStatus
+from gateway.db import open_database
 from gateway.launch import Gateway
 from gateway.settings import GatewaySettings
 from sep2 import Codec, Sep2Settings
@@ -60,17 +61,22 @@ _DER = "join mirror_usage_point m on m.id = r.mirror_id where (m.role_flags & 8)
 
 
 def stored(database_url: str) -> Stored:
-    engine = sqlalchemy.create_engine(database_url)
+    """What the database holds, read in one snapshot: a POST the meters left in flight may
+    still be committing meanwhile, and read in two snapshots its outbox pair would show up
+    without the readings read a statement earlier."""
+    database = open_database(database_url)
     try:
-        with engine.connect() as conn:
+        with database.read_session() as session:  # SQLite: one deferred BEGIN, one snapshot
+            if database.dialect == "postgresql":  # READ COMMITTED re-reads per statement
+                session.execute(sqlalchemy.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
 
             def count(where: str) -> int:
                 query = f"select count(*) from reading r {where}"
-                return int(conn.execute(sqlalchemy.text(query)).scalar_one())
+                return int(session.execute(sqlalchemy.text(query)).scalar_one())
 
             registers = {
                 (lfdi, register, start): wh
-                for lfdi, register, start, wh in conn.execute(
+                for lfdi, register, start, wh in session.execute(
                     sqlalchemy.text(
                         "select r.device_lfdi, r.energy_register, r.start, r.wh from reading r "
                         f"{_SITE} and r.energy_register is not null"
@@ -79,13 +85,13 @@ def stored(database_url: str) -> Stored:
             }
             outbox = {
                 (lfdi, ts): (imp, exp)
-                for lfdi, ts, imp, exp in conn.execute(
+                for lfdi, ts, imp, exp in session.execute(
                     sqlalchemy.text("select lfdi, timestamp, import_wh, export_wh from outbox")
                 )
             }
             return Stored(registers, count(_SITE), count(_DER), outbox)
     finally:
-        engine.dispose()
+        database.dispose()
 
 
 def assert_stored_once(delivered: Delivered, database_url: str, fleet: Fleet) -> int:

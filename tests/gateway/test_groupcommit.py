@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlmodel import Session
 
 from gateway.db import Database, open_database
 from gateway.errors import Refusal
 from gateway.groupcommit import GroupCommitter
+from oracle.statements import Statement, run, run_many, upsert
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -106,6 +111,74 @@ async def test_a_refusal_after_writing_is_rolled_back_alone(database: Database) 
     assert isinstance(results[1], Refusal) and results[1].status == 409
     assert stored(database) == [1, 2]  # 99 is not there
     assert committer.stats.retried_batches == 1
+
+
+# Writes no module of ours makes: a job that refuses after any of them must still be
+# rolled back, though nothing but the primitive it went through knows it wrote.
+_NEW_WRITES: dict[str, Callable[[Session], None]] = {
+    "run": lambda s: run(s, Statement("INSERT INTO t (k) VALUES (:k)"), {"k": 99}),
+    "run_many": lambda s: run_many(s, Statement("INSERT INTO t (k) VALUES (:k)"), [{"k": 99}]),
+    "upsert": lambda s: run_many(s, upsert("t", ("k",), ("k",), update=()), [{"k": 99}]),
+    "update": lambda s: run(s, Statement("UPDATE t SET k = 99 WHERE k = 1"), {}),
+    "sqlalchemy": lambda s: s.execute(text("DELETE FROM t WHERE k = 1")) and None,
+}
+
+
+@pytest.mark.parametrize("write", sorted(_NEW_WRITES))
+async def test_any_new_write_then_a_refusal_rolls_the_batch_back(
+    database: Database, write: str
+) -> None:
+    def write_then_refuse(session: Session) -> None:
+        _NEW_WRITES[write](session)
+        raise Refusal(409, "changed my mind")
+
+    committer = GroupCommitter(database)
+    committer.start()
+    try:
+        results = await run_blocked(committer, [insert(1), write_then_refuse, insert(2)])
+    finally:
+        committer.stop()
+    assert results[0] == 1 and results[2] == 2
+    assert isinstance(results[1], Refusal) and results[1].status == 409
+    assert stored(database) == [1, 2]  # no 99, and 1 neither changed nor deleted
+    assert committer.stats.retried_batches == 1
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class _T(_Base):
+    __tablename__ = "t"
+    k: Mapped[int] = mapped_column(primary_key=True)
+
+
+async def test_an_unflushed_orm_change_then_a_refusal_rolls_the_batch_back(
+    database: Database,
+) -> None:
+    def add_then_refuse(session: Session) -> None:
+        session.add(_T(k=99))  # not flushed: no statement has run yet
+        raise Refusal(409, "changed my mind")
+
+    committer = GroupCommitter(database)
+    committer.start()
+    try:
+        results = await run_blocked(committer, [insert(1), add_then_refuse, insert(2)])
+    finally:
+        committer.stop()
+    assert isinstance(results[1], Refusal) and stored(database) == [1, 2]
+    assert committer.stats.retried_batches == 1
+
+
+def test_only_the_write_primitive_reaches_the_driver_connection() -> None:
+    """A statement run on the DBAPI connection by any other way would go unrecorded."""
+    reaching = sorted(
+        str(path.relative_to(ROOT))
+        for package in ("gateway", "oracle", "gridmirror")
+        for path in (ROOT / package).rglob("*.py")
+        if "driver_connection" in path.read_text()
+    )
+    assert reaching == ["oracle/statements.py"]
 
 
 async def test_a_failing_job_gets_its_error_and_the_others_commit(database: Database) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
@@ -16,7 +17,6 @@ from sqlmodel import Session
 from certs.foreign import foreign_pki
 from certs.pki import Pki
 from gateway import access
-from gateway.deps import CallerDep, db_session
 from gateway.errors import Refusal
 from gateway.peer import Peer, PeerResolver, Role, lfdi_of_pem
 from gateway.settings import GatewaySettings
@@ -119,6 +119,20 @@ def test_forwarded_certificates_from_trusted_proxies_only(pki: Pki, tmp_path: Pa
         PeerResolver(settings)
 
 
+# A route beside the 2030.5 ones reaches the caller and the database through the
+# application's runtime (module level: FastAPI resolves the annotations by name).
+async def caller(request: Request) -> Peer:
+    """The caller's Peer, or a 403 Refusal."""
+    found: Peer = request.app.state.runtime.peers.resolve(request.scope)
+    return found
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """A read session of the gateway's database."""
+    with request.app.state.runtime.database.read_session() as session:
+        yield session
+
+
 async def test_the_server_puts_the_client_certificate_in_the_tls_extension(
     start_sqlite_gateway: StartGateway, pki: Pki
 ) -> None:
@@ -132,7 +146,7 @@ async def test_the_server_puts_the_client_certificate_in_the_tls_extension(
 
     @probe.get("/tm/probe/caller")
     def with_deps(
-        peer: CallerDep, session: Annotated[Session, Depends(db_session)]
+        peer: Annotated[Peer, Depends(caller)], session: Annotated[Session, Depends(db_session)]
     ) -> dict[str, object]:
         count = session.execute(text("SELECT count(*) FROM end_device")).scalar()
         return {"lfdi": peer.lfdi, "role": peer.role.value, "devices": count}

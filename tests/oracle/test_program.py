@@ -150,7 +150,7 @@ def test_an_idl_with_another_reading_layout_falls_back_to_anchorpy() -> None:
 
     from anchor import artifacts
 
-    raw = json.loads(artifacts.IDL_PATH.read_text())
+    raw = json.loads(artifacts.LEGACY_IDL_PATH.read_text())
     for t in raw["types"]:
         if t["name"] == "Reading":
             t["type"]["fields"][1]["type"] = "u32"  # timestamp narrowed: still fixed ints
