@@ -47,7 +47,14 @@ from devices.backoff import Backoff
 from devices.buffer import SampleBuffer
 from devices.faults import MeterFaults
 from devices.meter import MeterModel
-from devices.mirror import MeterMirror, Sample, ShapeCheck, der_mirror, sample_of
+from devices.mirror import (
+    MeterMirror,
+    Sample,
+    ShapeCheck,
+    der_mirror,
+    sample_of,
+    site_quantities,
+)
 from devices.registers import EnergyLedger
 from devices.servertime import ServerClock
 from devices.settings import FleetSettings
@@ -188,13 +195,27 @@ class MeterClient:
         self.timeline = timeline
         self.stats = stats
         self.faults = faults or MeterFaults()
-        self.mirror = MeterMirror(status.lfdi, pen, status.serial)
         spec = model.spec
+        site_flags, der_flags = settings.role_flags()
+        self.mirror = MeterMirror(
+            status.lfdi,
+            pen,
+            status.serial,
+            quantities=site_quantities(settings.profile, spec.phases),
+            role_flags=site_flags,
+        )
         self.der = (
-            der_mirror(status.lfdi, pen, status.serial, battery=spec.battery is not None)
-            if settings.der_mirror and spec.pv_kwp > 0
+            der_mirror(
+                status.lfdi,
+                pen,
+                status.serial,
+                battery=spec.battery is not None,
+                role_flags=der_flags,
+            )
+            if settings.mirrors_der() and spec.pv_kwp > 0
             else None
         )
+        status.telemetry_readings = len(self.mirror.quantities) - 2
         self.der_url: URL | None = None
         self.buffer = SampleBuffer(settings.buffer_samples, settings.buffer_registers)
         for sample in pending or ():
@@ -574,9 +595,10 @@ class MeterClient:
             if mup.post_rate is None:  # a list that shows less than the resource
                 mup = await self._get(url, MirrorUsagePoint)
             listed = {m.mrid for m in mup.mirror_meter_readings}
-            if not listed or ours <= listed:
+            if (not listed or ours <= listed) and mup.role_flags == mirror.role_flags:
                 return url, mup
-            # Ours, but without all our MirrorMeterReadings: post it again (an update).
+            # Ours, but without all our MirrorMeterReadings or with other roleFlags (a
+            # changed profile or setting): post it again (an update).
         body = self.link.shapes.serialise(
             self.link.codec, mirror.usage_point(self.settings.proposed_post_rate)
         )

@@ -50,16 +50,16 @@ class FleetMetrics(FleetObserver):
 
     def generated(self, meter: MeterStatus, sample: Sample) -> None:
         """Count a sample's readings."""
-        READINGS_GENERATED.inc(sample.readings)
+        READINGS_GENERATED.inc(meter.readings_of(sample))
 
     def published(self, meter: MeterStatus, samples: list[Sample], seconds: float) -> None:
         """Count the accepted readings and time the POST."""
-        self._accepted.inc(sum(s.readings for s in samples))
+        self._accepted.inc(sum(map(meter.readings_of, samples)))
         PUBLISH_SECONDS.observe(seconds)
 
     def refused(self, meter: MeterStatus, samples: list[Sample]) -> None:
         """Count readings the gateway refused for good."""
-        self._refused.inc(sum(s.readings for s in samples))
+        self._refused.inc(sum(map(meter.readings_of, samples)))
 
     def failed(self, meter: MeterStatus, kind: ErrorKind, seconds: float) -> None:
         """Count a failed request by kind."""

@@ -50,6 +50,7 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from devices.meter import MeterState
+from devices.settings import ClientProfile
 from sep2 import (
     AccumulationBehaviour,
     Codec,
@@ -62,6 +63,7 @@ from sep2 import (
     MirrorMeterReadingList,
     MirrorReadingSet,
     MirrorUsagePoint,
+    PhaseCode,
     QualityFlags,
     Reading,
     ReadingType,
@@ -98,6 +100,8 @@ class Telemetry(NamedTuple):
     """Mean battery power over the step, W (+ charging, - discharging)."""
     soc_permille: int | None = None
     """Battery state of charge at the end of the step, 0.1 % (None: no battery)."""
+    reactive_var: int = 0
+    """Mean reactive power over the step, var (+ lagging, what the load draws)."""
 
 
 class Sample(NamedTuple):
@@ -108,11 +112,6 @@ class Sample(NamedTuple):
     import_wh: int
     export_wh: int
     telemetry: Telemetry | None
-
-    @property
-    def readings(self) -> int:
-        """How many Readings this sample posts."""
-        return 2 if self.telemetry is None else 2 + len(TELEMETRY_ROLES)
 
     def registers_only(self) -> Sample:
         """The sample without its telemetry (what survives when a buffer sheds)."""
@@ -133,7 +132,8 @@ def sample_from_list(data: object) -> Sample:
         raise ValueError("not a saved sample")
     if telemetry is None:
         return Sample(time_s, import_wh, export_wh, None)
-    if not isinstance(telemetry, list) or len(telemetry) not in (5, 8):
+    # 5 and 8 fields: samples saved before the DER and the reactive power were kept.
+    if not isinstance(telemetry, list) or len(telemetry) not in (5, 8, 9):
         raise ValueError("not a saved sample")
     if not all(_is_int(v) or (i == 7 and v is None) for i, v in enumerate(telemetry)):
         raise ValueError("not a saved sample")
@@ -161,6 +161,7 @@ def sample_of(state: MeterState, since_s: int, time_s: int) -> Sample:
             round(state.pv_w),
             round(state.battery_w),
             None if state.soc is None else round(state.soc * 1000),
+            round(state.reactive_var),
         ),
     )
 
@@ -179,11 +180,12 @@ def _register(flow: FlowDirection) -> ReadingType:
     )
 
 
-def _instant(uom: Uom, power_of_ten: int) -> ReadingType:
+def _instant(uom: Uom, power_of_ten: int, phase: PhaseCode | None = None) -> ReadingType:
     return ReadingType(
         accumulation_behaviour=AccumulationBehaviour.INSTANTANEOUS,
         commodity=Commodity.ELECTRICITY_SECONDARY,
         kind=Kind.NOT_APPLICABLE,
+        phase=None if phase is None else int(phase),
         power_of_ten_multiplier=power_of_ten,
         uom=uom,
     )
@@ -247,6 +249,47 @@ QUANTITIES: tuple[Quantity, ...] = (
 
 REGISTER_ROLES = ("import", "export")
 TELEMETRY_ROLES = tuple(q.role for q in QUANTITIES if q.role not in REGISTER_ROLES)
+
+# CSIP-AUS asks a site mirror for active power, reactive power and voltage, per phase on
+# three phases. The physics is balanced (one phase-to-neutral voltage for all three), so
+# the three phase voltages of a three-phase meter carry the same value.
+_REACTIVE_POWER = replace(_AVERAGE_POWER, uom=Uom.VAR)
+_REACTIVE = Quantity(
+    "reactive_power",
+    "Average reactive power (var)",
+    _REACTIVE_POWER,
+    _telemetry("reactive_var"),
+    True,
+)
+_PHASE_VOLTAGES = tuple(
+    Quantity(
+        f"voltage_{name}",
+        f"Voltage, phase {name.upper()} to neutral (V)",
+        _instant(Uom.V, -1, phase),
+        _telemetry("voltage_dv"),
+    )
+    for name, phase in (("a", PhaseCode.AN), ("b", PhaseCode.BN), ("c", PhaseCode.CN))
+)
+
+
+def site_quantities(profile: ClientProfile, phases: int) -> tuple[Quantity, ...]:
+    """The site mirror's MirrorMeterReadings under a profile: the six of the module
+    docstring for plain 2030.5; under CSIP-AUS also the reactive power, and on a
+    three-phase meter a voltage per phase (A, B, C to neutral) instead of one."""
+    if profile == "ieee-2030.5":
+        return QUANTITIES
+    by_role = {q.role: q for q in QUANTITIES}
+    voltages = _PHASE_VOLTAGES if phases == 3 else (by_role["voltage"],)
+    return (
+        by_role["import"],
+        by_role["export"],
+        by_role["power"],
+        _REACTIVE,
+        *voltages,
+        by_role["frequency"],
+        by_role["power_factor"],
+    )
+
 
 # The DER mirror (opt-in, meters.der_mirror): what the PV and the battery behind the
 # meter do, for dashboards. Stored by the gateway, never settled (isDER).
@@ -365,7 +408,9 @@ class MeterMirror:
         )
 
 
-def der_mirror(lfdi: str, pen: int, serial: str, *, battery: bool) -> MeterMirror:
+def der_mirror(
+    lfdi: str, pen: int, serial: str, *, battery: bool, role_flags: int = int(DER_ROLE_FLAGS)
+) -> MeterMirror:
     """The DER mirror of a meter with PV (and maybe a battery)."""
     quantities = DER_QUANTITIES if battery else DER_QUANTITIES[:1]
     return MeterMirror(
@@ -374,7 +419,7 @@ def der_mirror(lfdi: str, pen: int, serial: str, *, battery: bool) -> MeterMirro
         serial,
         name="der-mup",
         quantities=quantities,
-        role_flags=int(DER_ROLE_FLAGS),
+        role_flags=role_flags,
         description=f"{serial} DER",
     )
 

@@ -21,6 +21,30 @@ def _pin_off(value: object) -> object:
     return value
 
 
+def _flags(value: object) -> object:
+    """roleFlags as the standard writes them, ``"0x49"``, from the environment (TOML has
+    hex integers of its own: ``0x49``)."""
+    if isinstance(value, str):
+        try:
+            return int(value.strip(), 0)
+        except ValueError:
+            return value  # pydantic says what is wrong with it
+    return value
+
+
+RoleFlagsSetting = Annotated[Annotated[int, Field(ge=0, le=0x7F)] | None, BeforeValidator(_flags)]
+"""A MirrorUsagePoint's roleFlags (bits 0..6), or None: the profile's default."""
+
+# roleFlags by profile: (site mirror, DER mirror). Plain 2030.5: the site is the revenue
+# meter of the premises (isMirror|isPremisesAggregationPoint|isRevenueQuality), the DER
+# isMirror|isDER. CSIP-AUS procedures expect the site mirror as isMirror|
+# isPremisesAggregationPoint and the DER's as isMirror|isDER|isSubmeter.
+PROFILE_ROLE_FLAGS: dict[str, tuple[int, int]] = {
+    "ieee-2030.5": (0x13, 0x09),
+    "csip-aus": (0x03, 0x49),
+}
+
+
 RegistrationPin = Annotated[
     Annotated[int, Field(ge=0, le=999_999)] | None, BeforeValidator(_pin_off)
 ]
@@ -140,11 +164,25 @@ class FleetSettings(BaseModel):
     check_hostname: bool = Field(
         default=True, description="Check the gateway's certificate names its host."
     )
-    der_mirror: bool = Field(
-        default=False,
-        description="Meters with PV also mirror their DER (roleFlags isMirror|isDER): PV "
-        "output, battery power and state of charge, for dashboards; the gateway stores it "
-        "and never settles it. One more POST per period for each such meter.",
+    der_mirror: bool | None = Field(
+        default=None,
+        description="Meters with PV also mirror their DER: PV output, battery power and "
+        "state of charge; the gateway stores it and never settles it. One more POST per "
+        'period for each such meter. If unset: off under "ieee-2030.5", on under '
+        '"csip-aus" (its procedures look for a DER mirror).',
+    )
+    site_role_flags: RoleFlagsSetting = Field(
+        default=None,
+        description="roleFlags of the site MirrorUsagePoint; by profile if unset: "
+        '0x13 (isMirror, isPremisesAggregationPoint, isRevenueQuality) under "ieee-2030.5", '
+        '0x03 (isMirror, isPremisesAggregationPoint) under "csip-aus". Hex in TOML '
+        '(0x13) or the environment ("0x13").',
+    )
+    der_role_flags: RoleFlagsSetting = Field(
+        default=None,
+        description="roleFlags of the DER MirrorUsagePoint; by profile if unset: 0x09 "
+        '(isMirror, isDER) under "ieee-2030.5", 0x49 (isMirror, isDER, isSubmeter) under '
+        '"csip-aus".',
     )
     # --- reliability
     backoff_base_s: float = Field(default=1.0, gt=0, description="First retry delay ceiling.")
@@ -202,6 +240,18 @@ class FleetSettings(BaseModel):
         "of each shape (1.0: all).",
     )
     faults: list[FaultSpec] = Field(default_factory=list, description="Faults to inject.")
+
+    def role_flags(self) -> tuple[int, int]:
+        """(site, DER) roleFlags: the settings', else the profile's."""
+        site, der = PROFILE_ROLE_FLAGS[self.profile]
+        return (
+            site if self.site_role_flags is None else self.site_role_flags,
+            der if self.der_role_flags is None else self.der_role_flags,
+        )
+
+    def mirrors_der(self) -> bool:
+        """Whether meters with PV mirror their DER: the setting, else the profile's."""
+        return self.profile == "csip-aus" if self.der_mirror is None else self.der_mirror
 
     @model_validator(mode="after")
     def _replay_needs_speed(self) -> FleetSettings:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from devices.mirror import Sample
+from devices.mirror import TELEMETRY_ROLES, Sample
 
 
 class MeterPhase(Enum):
@@ -66,6 +66,13 @@ class MeterStatus:
     failures: int = 0
     """Consecutive failed requests."""
     last_error: str | None = None
+    telemetry_readings: int = len(TELEMETRY_ROLES)
+    """Readings besides the two registers a full sample posts (the site mirror's under
+    the meter's profile)."""
+
+    def readings_of(self, sample: Sample) -> int:
+        """How many Readings ``sample`` posts to this meter's site mirror."""
+        return 2 if sample.telemetry is None else 2 + self.telemetry_readings
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -158,7 +165,7 @@ class FleetStats:
     def generated(self, meter: MeterStatus, sample: Sample) -> None:
         """A meter read a sample."""
         self.samples_generated += 1
-        self.readings_generated += sample.readings
+        self.readings_generated += meter.readings_of(sample)
         meter.last_sample = sample
         for observer in self.observers:
             observer.generated(meter, sample)
@@ -167,7 +174,7 @@ class FleetStats:
         """The gateway accepted ``samples`` of ``meter``."""
         self.posts += 1
         self.samples_published += len(samples)
-        self.readings_published += sum(s.readings for s in samples)
+        self.readings_published += sum(map(meter.readings_of, samples))
         for observer in self.observers:
             observer.published(meter, samples, seconds)
 
@@ -181,7 +188,7 @@ class FleetStats:
 
     def refused(self, meter: MeterStatus, samples: list[Sample]) -> None:
         """The gateway refused ``samples`` with a 4xx; they are not sent again."""
-        self.refused_readings += sum(s.readings for s in samples)
+        self.refused_readings += sum(map(meter.readings_of, samples))
         for observer in self.observers:
             observer.refused(meter, samples)
 

@@ -30,6 +30,7 @@ from certs.settings import PkiSettings
 from certs.tls import gateway_context, tls_read_buffer, web_server_context
 from gateway.app import Lifespan, create_app
 from gateway.clienttest import ClientTestMode
+from gateway.connections import ConnectionLimits
 from gateway.crud import devices
 from gateway.db import open_database
 from gateway.discovery import Advertiser, advertised_addresses, default_instance_name, subtypes_for
@@ -90,6 +91,12 @@ class Gateway:
             drain_timeout=settings.drain_timeout,
             server_cert_pem=pki.server.cert.read_text(),
             handshake_timeout=settings.handshake_timeout_s,
+            limits=ConnectionLimits(
+                header_timeout_s=settings.header_timeout_s,
+                body_timeout_s=settings.body_timeout_s,
+                max_connections=settings.max_connections,
+                max_connections_per_peer=settings.max_connections_per_peer,
+            ),
         )
         self.api_server: HttpsServer | None = None
         if settings.api_enabled:

@@ -39,6 +39,7 @@ from typing import Any, cast
 import uvicorn
 from cryptography import x509
 
+from gateway.connections import ConnectionCount, ConnectionLimits, guarded
 from gateway.handshake import AlertingTls
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,7 @@ class HttpsServer:
         server_cert_pem: str | None = None,
         lifespan: str = "on",
         handshake_timeout: float = 10.0,
+        limits: ConnectionLimits | None = None,
     ) -> None:
         self._app = app
         self._host = host
@@ -150,6 +152,8 @@ class HttpsServer:
         self._server_cert_pem = server_cert_pem
         self._lifespan = lifespan
         self._handshake_timeout = handshake_timeout
+        self.connections = ConnectionCount(limits) if limits is not None else None
+        """Open connections and their bounds (gateway.connections), if bounded."""
         self._server: _Server | None = None
         self._task: asyncio.Task[None] | None = None
         self.port = port
@@ -170,6 +174,8 @@ class HttpsServer:
         )
         config.load()
         http_protocol = with_tls_scope(config.http_protocol_class, self._server_cert_pem)
+        if self.connections is not None:
+            http_protocol = guarded(http_protocol, self.connections)
         if self._ssl is None:
             config.http_protocol_class = http_protocol
         else:

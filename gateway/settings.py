@@ -97,6 +97,30 @@ class GatewaySettings(BaseModel):
         description="Behind a TLS terminator: take the client certificate from "
         "X-Forwarded-Client-Cert, from trusted_proxies only.",
     )
+    header_timeout_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="Seconds from a connection (or a next request's first byte) until "
+        "the request's headers are complete, else the connection is closed; 0: no bound.",
+    )
+    body_timeout_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="Seconds from a request's headers until its body's last byte, else "
+        "the connection is closed; 0: no bound.",
+    )
+    max_connections: int = Field(
+        default=20_000,
+        ge=0,
+        description="Open connections the 2030.5 port holds at most; one more is answered "
+        "503 with Retry-After and closed. 0: no cap.",
+    )
+    max_connections_per_peer: int = Field(
+        default=1_024,
+        ge=0,
+        description="Open connections one peer address holds at most (meters behind one "
+        "NAT share one; raise it for large fleets from one host). 0: no cap.",
+    )
     client_profile_relax: list[str] = Field(
         default_factory=list,
         description="Rules of the 2030.5 device certificate profile not enforced on "

@@ -110,9 +110,10 @@ def _serve_gateway(settings_json: str, pki_dir: str, port: Any, stop: Any) -> No
 
 
 @contextlib.contextmanager
-def gateway_process(data_dir: Path, post_rate: int) -> Iterator[str]:
+def gateway_process(data_dir: Path, post_rate: int, pids: list[int] | None = None) -> Iterator[str]:
     """The gateway in another process, on a free port with its own SQLite database (the
-    default settings otherwise); yields its DeviceCapability URL."""
+    default settings otherwise); yields its DeviceCapability URL (and appends the
+    process id to ``pids`` if given)."""
     from gateway.settings import GatewaySettings
 
     settings = GatewaySettings(
@@ -121,6 +122,7 @@ def gateway_process(data_dir: Path, post_rate: int) -> Iterator[str]:
         database_url=f"sqlite:///{data_dir / f'gateway-{time.time_ns()}.db'}",
         post_rate=post_rate,
         mdns=False,
+        max_connections_per_peer=0,  # every emulated meter connects from this host
     )
     context = multiprocessing.get_context("spawn")
     port: Any = context.Queue()
@@ -131,6 +133,8 @@ def gateway_process(data_dir: Path, post_rate: int) -> Iterator[str]:
         daemon=True,
     )
     proc.start()
+    if pids is not None and proc.pid is not None:
+        pids.append(proc.pid)
     try:
         try:
             yield f"https://127.0.0.1:{port.get(timeout=120)}/dcap"

@@ -161,6 +161,25 @@ def bench_handshake(count: int) -> None:
     )
 
 
+@bench.command("storm")
+@click.option(
+    "--count",
+    type=click.IntRange(1, 19_000),
+    default=3_000,
+    show_default=True,
+    help="Idle mutual-TLS connections to open and hold.",
+)
+def bench_storm(count: int) -> None:
+    """Print the gateway's RSS before, during and after a storm of idle connections."""
+    from gridmirror.bench import storm
+
+    f = storm.run(count)
+    click.echo(f"storm: {f.held} idle TLS connections held ({f.refused} refused)")
+    click.echo(f"  gateway RSS before {f.before_mib:7.1f} MiB")
+    click.echo(f"  gateway RSS during {f.during_mib:7.1f} MiB")
+    click.echo(f"  gateway RSS after  {f.after_mib:7.1f} MiB (5 s after they closed)")
+
+
 @bench.command("chain")
 @click.option(
     "--batches", default=20, show_default=True, type=click.IntRange(1, 10_000),

@@ -54,6 +54,12 @@ def certs() -> None:
     help="A DNS name or IP for the server certificate, besides pki.host_names (repeatable).",
 )
 @click.option("--workers", type=click.IntRange(1, 64), help="Processes for bulk issuing.")
+@click.option(
+    "--p12",
+    is_flag=True,
+    help="Also write devices/<serial>/device.p12 (key, certificate, chain; no password) for "
+    "every meter that has none.",
+)
 def init(
     directory: Path | None,
     count: int | None,
@@ -61,6 +67,7 @@ def init(
     serials_file: Path | None,
     hosts: tuple[str, ...],
     workers: int | None,
+    p12: bool,
 ) -> None:
     """Create the PKI for the gateway and the meters; running it again changes nothing."""
     from certs.pki import PkiError, default_serials, init_pki
@@ -100,6 +107,15 @@ def init(
         f"  devices  {len(wanted)} asked, {new} issued, {len(pki.devices)} in "
         f"{pki.dir / 'devices' / 'index.json'}"
     )
+    if p12:
+        from certs.bundles import P12_FILE, write_bundles
+        from certs.pemfile import PemError
+
+        try:
+            bundled = write_bundles(pki.devices.values())
+        except (PemError, OSError) as exc:
+            raise click.ClickException(f"PKCS#12 bundles: {exc}") from None
+        click.echo(f"  bundles  {bundled} written ({P12_FILE} beside each device's PEM files)")
 
 
 @certs.command("show")

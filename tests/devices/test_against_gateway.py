@@ -116,7 +116,9 @@ def assert_stored_once(delivered: Delivered, database_url: str, fleet: Fleet) ->
         registers[(lfdi, "import", time)] = imp
         registers[(lfdi, "export", time)] = exp
     assert found.registers == registers
-    assert found.site_rows == sum(known[key].readings for key in pairs)  # telemetry too
+    readings_of = {c.status.lfdi: c.status.readings_of for c in fleet.clients}
+    # Telemetry too: as many Readings per sample as the meter's profile posts.
+    assert found.site_rows == sum(readings_of[key[0]](known[key]) for key in pairs)
     assert len(unacknowledged) <= len(fleet.clients) * 2  # at most a POST in flight each
     return len(pairs)
 
@@ -471,3 +473,56 @@ async def test_meters_store_every_reading_once_through_answers_with_csip_aus_ext
     for client in fleet.clients:
         kept = {e.name for extensions in client.extensions.values() for e in extensions}
         assert "ConnectionPointLink" in kept, client.extensions
+
+
+async def test_csip_aus_meters_mirror_as_0x03_and_0x49_and_every_reading_is_stored_once(
+    campus_pki: Pki, codec: Codec, tmp_path: Path
+) -> None:
+    """Issue 19: under --profile csip-aus the meters' site mirror (roleFlags 0x03) with
+    reactive power and a voltage per phase, and the DER mirror (0x49) of a meter with
+    PV, go through our gateway: every reading stored once, readings on the minute."""
+    gw_settings = gateway_settings(tmp_path)
+    gateway = Gateway(gw_settings, Sep2Settings(), campus_pki, PkiSettings(), codec=codec)
+    await gateway.start()
+    try:
+        settings = FleetSettings(
+            server_url=gateway.url,
+            start_rate=200,
+            xsd_sample_rate=1.0,
+            profile="csip-aus",
+            replay_hours=0.25,  # a quarter of an hour of minutes in a few seconds
+            speed=100,
+        )
+        campus = fleet_campus(settings.model_copy(update={"count": 3}))
+        fleet, delivered = make_fleet(campus, settings, campus_pki, codec, tmp_path / "m")
+
+        def rounds() -> bool:
+            return len(delivered.by_lfdi) == 3 and all(
+                len(s) >= 5 for s in delivered.by_lfdi.values()
+            )
+
+        stats = await run_until(fleet, rounds, 90)
+    finally:
+        await gateway.stop()
+    assert rounds(), stats.snapshot()
+    assert sum(stats.errors.values()) == 0 and stats.refused_readings == 0
+    database_url = gw_settings.database_url or ""
+    assert assert_stored_once(delivered, database_url, fleet) >= 15
+    assert all(s.time % 60 == 0 for sent in delivered.by_lfdi.values() for s in sent)
+    engine = sqlalchemy.create_engine(database_url)
+    with engine.connect() as conn:
+        flags = sorted(
+            conn.execute(
+                sqlalchemy.text("select device_lfdi, role_flags from mirror_usage_point")
+            ).all()
+        )
+    engine.dispose()
+    with_pv = {c.status.lfdi for c in fleet.clients if c.model.spec.pv_kwp > 0}
+    assert with_pv
+    expected = sorted(
+        [(c.status.lfdi, 0x03) for c in fleet.clients] + [(lfdi, 0x49) for lfdi in with_pv]
+    )
+    assert flags == expected
+    assert 0 < stats.der_readings_published <= stored(database_url).der_rows
+    for client in fleet.clients:  # P, Q, V (A, B, C on three phases), f, PF
+        assert client.status.telemetry_readings == (7 if client.model.spec.phases == 3 else 5)

@@ -691,3 +691,57 @@ async def test_an_end_device_gone_from_the_server_is_registered_again(rig: Rig) 
     await rig.turn(meter)
     assert meter.ready and rig.gateway.requests["POST /edev"] == 2
     assert len(rig.gateway.edevs) == 1
+
+
+# --- issue 19: roleFlags per profile; reactive power and voltage per phase ---------------
+
+
+async def test_csip_aus_mirrors_are_0x03_and_0x49_with_var_and_a_voltage_per_phase(
+    rig: Rig,
+) -> None:
+    settings = FleetSettings(profile="csip-aus")
+    prosumer = rig.meter(settings, serial="GM-SYN-00002")
+    assert prosumer.model.spec.phases == 3 and prosumer.model.spec.pv_kwp > 0
+    await rig.turn(prosumer)
+    assert prosumer.der is not None  # on by default under CSIP-AUS
+    site, der = (
+        next(m for m in rig.gateway.mups.values() if m.mrid == mirror.mup_mrid)
+        for mirror in (prosumer.mirror, prosumer.der)
+    )
+    assert (site.role_flags, der.role_flags) == (0x03, 0x49)
+    types = {m.description: m.reading_type for m in site.mirror_meter_readings}
+    assert types["Average reactive power (var)"] is not None
+    assert types["Average reactive power (var)"].uom == 63  # VAr
+    phases = {
+        d: t.phase
+        for d, t in types.items()
+        if t is not None and t.uom == 29  # V
+    }
+    assert sorted(phases.values()) == [33, 65, 129]  # CN, BN, AN
+    await rig.turn(prosumer, 120)  # the first reading on the minute after a start
+    (sample,) = rig.recorder.delivered
+    assert sample.telemetry is not None
+    stored = {
+        role: [r.value for r in rig.gateway.readings.values() if r.mmr_mrid == mrid]
+        for role, mrid in prosumer.mirror.mmr_mrids.items()
+    }
+    # From the physics: the step's mean reactive power and its phase-to-neutral voltage.
+    assert stored["reactive_power"] == [sample.telemetry.reactive_var] != [0]
+    v = sample.telemetry.voltage_dv
+    assert stored["voltage_a"] == stored["voltage_b"] == stored["voltage_c"] == [v]
+    assert "voltage" not in stored
+    assert rig.stats.readings_published == 2 + 7  # registers, P, Q, 3 x V, f, PF
+
+
+async def test_plain_2030_5_keeps_its_six_readings_and_0x13(rig: Rig) -> None:
+    meter = rig.meter(FleetSettings(), serial="GM-SYN-00002")
+    await rig.turn(meter)
+    assert meter.der is None
+    (site,) = rig.gateway.mups.values()
+    assert site.role_flags == 0x13
+    assert [m.mrid for m in site.mirror_meter_readings] == [
+        meter.mirror.mmr_mrids[q.role] for q in QUANTITIES
+    ]
+    own = rig.meter(FleetSettings(site_role_flags=0x03, der_mirror=True), serial="GM-SYN-00002")
+    await rig.turn(own)
+    assert {m.role_flags for m in rig.gateway.mups.values()} == {0x03, 0x09}

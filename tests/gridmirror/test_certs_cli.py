@@ -184,3 +184,31 @@ def test_init_reports_a_bad_campus_file_in_one_line(
     bad.write_text("not = [valid")
     monkeypatch.setenv("GRIDMIRROR_METERS__CAMPUS_FILE", str(bad))
     assert "campus" in one_line_error(run(tmp_path, "certs", "init")).lower()
+
+
+def test_init_p12_bundles_each_device_once(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    from certs import pemfile
+    from certs.pki import Pki
+
+    plain = run(tmp_path, "certs", "init", "--devices", "2")
+    assert plain.exit_code == 0 and "  bundles  " not in plain.output
+    pki = Pki.open(tmp_path / "data" / "pki")
+    assert not any((d.key.parent / "device.p12").exists() for d in pki.devices.values())
+    first = run(tmp_path, "certs", "init", "--devices", "3", "--p12")  # one more device
+    assert first.exit_code == 0, first.output
+    assert "bundles  3 written" in first.output
+    pki = Pki.open(tmp_path / "data" / "pki")
+    for device in pki.devices.values():
+        path = device.key.parent / "device.p12"
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600  # it holds the key
+        key, cert, extra = pkcs12.load_key_and_certificates(path.read_bytes(), None)
+        chain = pemfile.load_certificates(device.chain)
+        assert (
+            key is not None
+            and key.public_key() == pemfile.load_private_key(device.key).public_key()
+        )
+        assert cert == chain[0] and extra == chain[1:] and len(extra) == 2  # MICA, MCA
+    again = run(tmp_path, "certs", "init", "--devices", "3", "--p12")
+    assert again.exit_code == 0 and "bundles  0 written" in again.output

@@ -80,3 +80,23 @@ def test_the_meters_registration_pin_turns_off_in_toml_and_environment(
     with pytest.raises(ConfigError) as info:
         load_settings()
     assert "registration_pin" in str(info.value)
+
+
+def test_the_meters_role_flags_follow_the_profile_unless_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_settings().meters.role_flags() == (0x13, 0x09)
+    assert not load_settings().meters.mirrors_der()
+    cfg = tmp_path / "g.toml"
+    cfg.write_text('[meters]\nprofile = "csip-aus"\n')
+    csip = load_settings(cfg).meters
+    assert csip.role_flags() == (0x03, 0x49) and csip.mirrors_der()
+    cfg.write_text('[meters]\nprofile = "csip-aus"\nsite_role_flags = 0x13\nder_mirror = false\n')
+    own = load_settings(cfg).meters
+    assert own.role_flags() == (0x13, 0x49) and not own.mirrors_der()
+    monkeypatch.setenv("GRIDMIRROR_METERS__DER_ROLE_FLAGS", "0x09")
+    assert load_settings(cfg).meters.role_flags() == (0x13, 0x09)
+    monkeypatch.setenv("GRIDMIRROR_METERS__DER_ROLE_FLAGS", "0x80")  # bit 7 is reserved
+    with pytest.raises(ConfigError) as info:
+        load_settings(cfg)
+    assert "der_role_flags" in str(info.value) and "\n" not in str(info.value)
