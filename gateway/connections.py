@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import functools
 import logging
 import time
 from collections import Counter
@@ -96,15 +97,22 @@ class ConnectionCount:
         log.info(message, extra={"peer": peer})
 
 
-def _give_memory_back() -> None:
+@functools.cache
+def _malloc_trim() -> Any:
+    """glibc's malloc_trim, looked up once (find_library runs ldconfig), or None."""
     libc_name = ctypes.util.find_library("c")
     if not libc_name:
-        return
+        return None
     try:
-        trim = ctypes.CDLL(libc_name).malloc_trim
+        return ctypes.CDLL(libc_name).malloc_trim
     except (OSError, AttributeError):
-        return  # not glibc
-    trim(0)
+        return None  # not glibc
+
+
+def _give_memory_back() -> None:
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _has_body(scope: Any) -> bool:

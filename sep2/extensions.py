@@ -73,7 +73,8 @@ def set_aside(root: etree._Element) -> tuple[Extension, ...]:
         if not isinstance(element.tag, str):
             continue  # comments and processing instructions: the parser dropped them
         parent = element.getparent()
-        if parent is not None and any(element is d or _inside(element, d) for d in doomed[-1:]):
+        # Document order: what lies inside the last subtree taken out comes right after it.
+        if doomed and _inside(element, doomed[-1]):
             continue
         qname = etree.QName(element)
         if parent is not None and _foreign(qname.namespace):
