@@ -18,6 +18,12 @@ A :class:`MeterClient` runs one meter for as long as the fleet runs:
    up again and re-post) and 413 (split the batch).
 4. **Re-read** the MirrorUsagePoint list every pollRate to notice a new postRate (or
    that its mirror is gone).
+5. **Report its DER** (a meter with PV or a battery, when the EndDevice links a
+   DERList): at setup it walks DERList -> DER and PUTs DERCapability, DERSettings,
+   DERStatus and DERAvailability (devices.der); then DERStatus and DERAvailability
+   again every EndDevice postRate, and the DERList is re-read at its pollRate. Best
+   effort: a refused or failed DER request is logged and tried at the next report, and
+   never holds up the readings. A server without a DERListLink is not asked.
 
 Answers are read as a client reads them (``Codec.parse_answer``): extensions in foreign
 namespaces (a CSIP-AUS server's ``csipaus:ConnectionPointLink``) are set aside and kept in
@@ -45,6 +51,7 @@ from yarl import URL
 
 from devices.backoff import Backoff
 from devices.buffer import SampleBuffer
+from devices.der import DerReporter, has_der
 from devices.faults import MeterFaults
 from devices.meter import MeterModel
 from devices.mirror import (
@@ -63,6 +70,8 @@ from devices.timeline import Timeline
 from sep2 import (
     CONTENT_TYPE,
     Codec,
+    Der,
+    DerList,
     DeviceCapability,
     EndDevice,
     EndDeviceList,
@@ -70,6 +79,7 @@ from sep2 import (
     Extension,
     FunctionSetAssignments,
     FunctionSetAssignmentsList,
+    Link,
     MirrorUsagePoint,
     MirrorUsagePointList,
     Registration,
@@ -82,7 +92,9 @@ from sep2 import (
 log = logging.getLogger(__name__)
 
 T = TypeVar("T", bound=Sep2Object)
-L = TypeVar("L", EndDeviceList, MirrorUsagePointList, FunctionSetAssignmentsList, UsagePointList)
+L = TypeVar(
+    "L", EndDeviceList, MirrorUsagePointList, FunctionSetAssignmentsList, UsagePointList, DerList
+)
 
 DEFAULT_POST_RATE = 900  # the standard's default when a server gives none
 DEFAULT_POLL_RATE = 900  # the standard's default pollRate (and Time's)
@@ -121,8 +133,10 @@ class MeterRefused(Exception):
     """The meter will not talk to this server (a PIN mismatch, a missing function set)."""
 
 
-PollKind = Literal["dcap", "edev", "fsa", "tm"]
-"""The resources a meter reads again at their pollRate besides its mirror list."""
+PollKind = Literal["dcap", "edev", "fsa", "tm", "der", "derstatus"]
+"""What a meter does again at a rate besides posting readings: reading resources at their
+pollRate (the mirror list has its own schedule; ``der`` is the DERList) and, as
+``derstatus``, PUTting its DERStatus and DERAvailability at the EndDevice's postRate."""
 
 
 @dataclass
@@ -217,6 +231,10 @@ class MeterClient:
         )
         status.telemetry_readings = len(self.mirror.quantities) - 2
         self.der_url: URL | None = None
+        self.der_reporter = DerReporter(spec) if has_der(spec) else None
+        self.der_resource: Der | None = None
+        """The DER (of the server's DERList) this meter reports to, once found."""
+        self._der_post_rate: int | None = None  # the EndDevice's postRate, if it gave one
         self.buffer = SampleBuffer(settings.buffer_samples, settings.buffer_registers)
         for sample in pending or ():
             self.buffer.append(sample)
@@ -415,6 +433,7 @@ class MeterClient:
         if self.der is not None:
             self.der_url, _ = await self._find_or_create_mirror(mup_list_url, self.der)
         self._apply_post_rate(mup)
+        await self._setup_der(edev)  # after the postRate: it paces the DER's reports
         self.status.mup_href = str(self.mup_url.path)
         self.ready = True
         self._fresh_setup = True
@@ -557,6 +576,76 @@ class MeterClient:
     async def _poll_tm(self, url: URL) -> None:
         await self._read_time(url)
 
+    async def _setup_der(self, edev: EndDevice) -> None:
+        """Find the DER the server lists for this EndDevice and PUT all four of its
+        parts; schedule the reports. Skipped quietly without a DER or a DERListLink."""
+        self.der_resource = None
+        self.polls.pop("der", None)
+        self.polls.pop("derstatus", None)
+        if self.der_reporter is None or edev.der_list_link is None:
+            return
+        url = self.link.resolve(edev.der_list_link.href)
+        try:
+            pages = await self._list_pages(url, DerList)
+            self._schedule("der", url, pages[0].poll_rate)
+            ders = [d for p in pages for d in p.items]
+            if not ders:
+                log.info(f"{self.serial}: the server lists no DER", extra={"serial": self.serial})
+                return
+            der = ders[0]
+            if der.der_capability_link is None and der.href:  # a list that shows less
+                der = await self._get(self.link.resolve(der.href), Der)
+            now = int(self._server_now())
+            reporter = self.der_reporter
+            await self._put_der(der.der_capability_link, reporter.capability())
+            await self._put_der(der.der_settings_link, reporter.settings(now))
+        except RequestFailed as exc:
+            self._der_failed(exc)  # the DERList's next read tries again
+            return
+        self.der_resource = der
+        self._der_post_rate = edev.post_rate
+        self._schedule("derstatus", url, edev.post_rate or self.post_rate)
+        await self._report_der(url)
+
+    async def _put_der(self, link: Link | None, document: Sep2Object) -> None:
+        if link is None:
+            return  # the server does not take this part
+        body = self.link.shapes.serialise(self.link.codec, document)
+        await self._send("PUT", self.link.resolve(link.href), body)
+
+    async def _report_der(self, url: URL) -> None:
+        """PUT DERStatus and DERAvailability of the latest physics step."""
+        der, reporter = self.der_resource, self.der_reporter
+        if der is None or reporter is None:
+            return
+        state, now = self.model.state, int(self._server_now())
+        try:
+            await self._put_der(der.der_status_link, reporter.status(state, now))
+            await self._put_der(der.der_availability_link, reporter.availability(state, now))
+        except RequestFailed as exc:
+            self._der_failed(exc)
+            return
+        self.stats.der_reports_published += 1
+
+    def _der_failed(self, exc: RequestFailed) -> None:
+        self.stats.failed(self.status, exc.kind, 0.0, str(exc))
+        log.info(f"{self.serial}: DER not reported: {exc}", extra={"serial": self.serial})
+
+    async def _poll_der(self, url: URL) -> None:
+        """Re-read the DERList; a DER that changed (or appeared) is walked again."""
+        try:
+            pages = await self._list_pages(url, DerList)
+        except RequestFailed as exc:
+            self._der_failed(exc)
+            return
+        self._schedule("der", url, pages[0].poll_rate)
+        hrefs = [d.href for p in pages for d in p.items]
+        known = self.der_resource.href if self.der_resource is not None else None
+        if (hrefs[0] if hrefs else None) != known:
+            edev_poll = self.polls.get("edev")
+            if edev_poll is not None:
+                await self._setup_der(await self._get(edev_poll.url, EndDevice))
+
     async def _check_registration(self, edev: EndDevice) -> None:
         pin = self.settings.registration_pins.get(self.serial, self.settings.registration_pin)
         if pin is None:
@@ -625,6 +714,9 @@ class MeterClient:
                 )
             self.post_rate = rate
             self._next_due = self._grid_after(self._last_time)
+            report = self.polls.get("derstatus")
+            if report is not None and not self._der_post_rate:
+                report.every = rate
         self.status.post_rate = rate
 
     async def poll_mirror(self) -> None:
@@ -930,11 +1022,13 @@ _UNREAD_FUNCTION_SETS = (
     "tariff_profile_list_link",
 )
 
-_POLL_ORDER: tuple[PollKind, ...] = ("dcap", "tm", "edev", "fsa")
+_POLL_ORDER: tuple[PollKind, ...] = ("dcap", "tm", "edev", "fsa", "der", "derstatus")
 _POLL_READERS: dict[PollKind, Callable[[MeterClient, URL], Awaitable[None]]] = {
     "dcap": MeterClient._poll_dcap,
     "edev": MeterClient._poll_edev,
     "fsa": MeterClient._poll_fsa,
     "tm": MeterClient._poll_tm,
+    "der": MeterClient._poll_der,
+    "derstatus": MeterClient._report_der,
 }
 """Which read each pollRate is due for: the poll table."""

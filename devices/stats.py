@@ -147,6 +147,8 @@ class FleetStats:
     """Readings the gateway refused with a 4xx and that were not retried."""
     der_readings_published: int = 0
     """Readings of DER mirrors (PV, battery) the gateway accepted (meters.der_mirror)."""
+    der_reports_published: int = 0
+    """DERStatus + DERAvailability pairs the server accepted (the DER function sets)."""
     connections: int = 0
     """TLS connections opened (each a handshake): about one per meter while keep-alive
     holds; more when the gateway closes idle connections or requests fail."""
@@ -236,5 +238,6 @@ class FleetStats:
             "shed_registers": self.shed_registers,
             "refused_readings": self.refused_readings,
             "der_readings_published": self.der_readings_published,
+            "der_reports_published": self.der_reports_published,
             "connections": self.connections,
         }

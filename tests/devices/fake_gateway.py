@@ -1,6 +1,7 @@
 """A small 2030.5 server over real mutual TLS, for the unit tests of the meters' client.
 
-It is not the gateway: just enough of /dcap, /edev (+ Registration) and /mup for one
+It is not the gateway: just enough of /dcap, /edev (+ Registration, and with ``der_list``
+the DER function sets) and /mup for one
 piece (the client) to be tested with faults the real gateway would not produce on
 demand (5xx, 4xx, a changed postRate, a refused connection, a vanished mirror). Every
 body the meters send is parsed with the sep2 codec, i.e. checked against the official
@@ -27,6 +28,12 @@ from sep2 import (
     CONTENT_TYPE,
     SEP2_NAMESPACE,
     Codec,
+    Der,
+    DerAvailability,
+    DerCapability,
+    DerList,
+    DerSettings,
+    DerStatus,
     DeviceCapability,
     EndDevice,
     EndDeviceList,
@@ -84,6 +91,11 @@ class FakeGateway:
     time_poll_rate: int | None = None
     time_in: str = "dcap"
     """Where the TimeLink is: "dcap", "fsa" (only in the FunctionSetAssignments), "none"."""
+    der_list: bool = False
+    """EndDevices link a DERList of one DER whose four parts the device PUTs."""
+    der_poll_rate: int | None = None
+    der_puts: list[tuple[str, str, Sep2Object]] = field(default_factory=list)
+    """Every DER part PUT and accepted: (EndDevice number, part, document), in order."""
     edevs: dict[str, EndDevice] = field(default_factory=dict)
     mups: dict[str, MirrorUsagePoint] = field(default_factory=dict)  # by id
     readings: dict[tuple[str, str, int | None], StoredReading] = field(default_factory=dict)
@@ -107,6 +119,9 @@ class FakeGateway:
         app.router.add_get("/edev/{id}/fsa", self.fsa_list)
         app.router.add_get("/edev/{id}/fsa/1", self.fsa_one)
         app.router.add_get("/edev/{id}/upt", self.usage_points)
+        app.router.add_get("/edev/{id}/der", self.der_list_get)
+        app.router.add_get("/edev/{id}/der/1", self.der_one)
+        app.router.add_put("/edev/{id}/der/1/{part}", self.der_put)
         app.router.add_get("/tm", self.time)
         app.router.add_get("/mup", self.mup_list)
         app.router.add_post("/mup", self.mup_create)
@@ -268,6 +283,7 @@ class FakeGateway:
             changed_time=edev.changed_time,
             registration_link=Link(href=f"{href}/rg") if self.registration_links else None,
             function_set_assignments_list_link=ListLink(href=f"{href}/fsa", all=1),
+            der_list_link=ListLink(href=f"{href}/der", all=1) if self.der_list else None,
         )
         return web.Response(status=201, headers={"Location": href})
 
@@ -277,6 +293,53 @@ class FakeGateway:
         if edev is None or edev.lfdi != self._lfdi(request):
             return web.Response(status=404)
         return self._xml(edev)
+
+    def _der(self, number: str) -> Der:
+        base = f"/edev/{number}/der/1"
+        return Der(
+            href=base,
+            der_availability_link=Link(href=f"{base}/dera"),
+            der_capability_link=Link(href=f"{base}/dercap"),
+            der_settings_link=Link(href=f"{base}/derg"),
+            der_status_link=Link(href=f"{base}/ders"),
+        )
+
+    def _own_edev(self, request: web.Request) -> str | None:
+        number = request.match_info["id"]
+        edev = self.edevs.get(number)
+        return number if edev is not None and edev.lfdi == self._lfdi(request) else None
+
+    async def der_list_get(self, request: web.Request) -> web.Response:
+        await self._pause(request)
+        number = self._own_edev(request)
+        if number is None:
+            return web.Response(status=404)
+        return self._xml(
+            DerList(
+                href=f"/edev/{number}/der",
+                poll_rate=self.der_poll_rate,
+                items=(self._der(number),),
+            )
+        )
+
+    async def der_one(self, request: web.Request) -> web.Response:
+        await self._pause(request)
+        number = self._own_edev(request)
+        return web.Response(status=404) if number is None else self._xml(self._der(number))
+
+    async def der_put(self, request: web.Request) -> web.Response:
+        await self._pause(request)
+        number = self._own_edev(request)
+        part = request.match_info["part"]
+        expect = _DER_PARTS.get(part)
+        if number is None or expect is None:
+            return web.Response(status=404)
+        try:
+            document = await self._body(request, expect)
+        except Sep2ParseError:
+            return self._error(400)
+        self.der_puts.append((number, part, document))
+        return web.Response(status=204)
 
     async def registration(self, request: web.Request) -> web.Response:
         await self._pause(request)
@@ -393,3 +456,11 @@ def with_csip_aus_extensions(body: bytes) -> bytes:
         )
         link.set("href", f"{edev.get('href', '/edev')}/cp")
     return etree.tostring(root)
+
+
+_DER_PARTS: dict[str, type[Sep2Object]] = {
+    "dercap": DerCapability,
+    "derg": DerSettings,
+    "ders": DerStatus,
+    "dera": DerAvailability,
+}

@@ -205,7 +205,8 @@ async def test_the_campus_finds_the_gateway_by_mdns_and_every_reading_is_stored_
     for client in fleet.clients:  # issue 19: the gateway's Time and FSAs were read
         assert client.server_clock.reads >= 1 and abs(client.server_clock.offset) <= 1
         assert len(client.function_sets) == 1, client.function_sets
-        assert set(client.polls) == {"dcap", "tm", "edev", "fsa"}
+        der = {"der", "derstatus"} if client.der_reporter is not None else set()
+        assert set(client.polls) == {"dcap", "tm", "edev", "fsa"} | der
     samples = assert_stored_once(delivered, gateway.settings.database_url or "", fleet)
     assert samples >= stats.samples_published >= 75
     assert stats.readings_published == stats.samples_published * READINGS_PER_SAMPLE
@@ -221,9 +222,21 @@ async def test_the_campus_finds_the_gateway_by_mdns_and_every_reading_is_stored_
                 sqlalchemy.text("select device_lfdi from mirror_usage_point where role_flags = 9")
             ).scalars()
         )
+        # The DER function sets: every meter with PV or a battery PUT all four parts.
+        der_parts = sorted(
+            conn.execute(
+                sqlalchemy.text(
+                    "select d.lfdi, r.part from der_resource r "
+                    "join end_device d on d.id = r.end_device_id"
+                )
+            ).all()
+        )
     engine.dispose()
     with_pv = {stats.meters[m.serial].lfdi for m in campus.meters if m.pv_kwp > 0}
     assert der_owners == with_pv and len(with_pv) == 16
+    parts = ("dera", "dercap", "derg", "ders")
+    assert der_parts == sorted((lfdi, p) for lfdi in with_pv for p in parts)
+    assert stats.der_reports_published >= 16
 
 
 async def test_a_gateway_restart_loses_nothing_and_duplicates_nothing(

@@ -30,7 +30,7 @@ from devices.settings import FleetSettings
 from devices.site import Site
 from devices.stats import ErrorKind, FleetObserver, FleetStats, MeterPhase, MeterStatus
 from devices.timeline import Timeline
-from sep2 import Codec
+from sep2 import Codec, DerAvailability, DerCapability, DerSettings, DerStatus, DerType
 from tests.devices.conftest import CLIENT_HW_TYPE
 from tests.devices.fake_gateway import FakeGateway
 
@@ -745,3 +745,98 @@ async def test_plain_2030_5_keeps_its_six_readings_and_0x13(rig: Rig) -> None:
     own = rig.meter(FleetSettings(site_role_flags=0x03, der_mirror=True), serial="GM-SYN-00002")
     await rig.turn(own)
     assert {m.role_flags for m in rig.gateway.mups.values()} == {0x03, 0x09}
+
+
+# --- issue 19: the DER function sets -------------------------------------------------------
+
+
+def _hybrid(rig: Rig, serial: str = "GM-SYN-00003") -> MeterClient:
+    """A campus hybrid (PV and a battery) under one of the test PKI's serials."""
+    campus = load_campus()
+    spec = next(m for m in campus.meters if m.battery is not None)
+    spec = spec.model_copy(update={"serial": serial})
+    return rig.meter(model=MeterModel(spec, Site(campus.site, 2030), START), serial=serial)
+
+
+async def test_a_hybrid_walks_to_its_der_and_puts_its_four_parts(rig: Rig) -> None:
+    rig.gateway.der_list = True
+    meter = _hybrid(rig)
+    await rig.turn(meter)
+    assert meter.ready and meter.der_resource is not None
+    assert [part for _, part, _ in rig.gateway.der_puts] == ["dercap", "derg", "ders", "dera"]
+    docs = {part: doc for _, part, doc in rig.gateway.der_puts}
+    spec = meter.model.spec
+    assert spec.battery is not None
+    cap, settings = docs["dercap"], docs["derg"]
+    assert isinstance(cap, DerCapability) and isinstance(settings, DerSettings)
+    assert cap.type == DerType.COMBINED_PV_AND_STORAGE
+    watts = cap.rtg_max_w.value * 10**cap.rtg_max_w.multiplier
+    expected = min(spec.rated_power_w, (spec.pv_kwp + spec.battery.discharge_kw) * 1000)
+    assert abs(watts - expected) <= 10**cap.rtg_max_w.multiplier / 2
+    assert cap.rtg_max_wh is not None
+    assert cap.rtg_max_wh.value * 10**cap.rtg_max_wh.multiplier == spec.battery.capacity_kwh * 1e3
+    assert settings.set_max_w == cap.rtg_max_w and settings.updated_time == START
+    status = docs["ders"]
+    assert isinstance(status, DerStatus) and status.state_of_charge_status is not None
+    state = meter.model.state
+    assert state.soc is not None
+    assert status.state_of_charge_status.value == round(state.soc * 10_000)
+    assert status.storage_mode_status is not None and status.storage_mode_status.value in (0, 1, 2)
+    assert status.reading_time == START
+    assert isinstance(docs["dera"], DerAvailability)
+    assert rig.stats.der_reports_published == 1
+
+
+async def test_der_status_is_put_every_post_rate_and_the_der_list_read_at_its_poll_rate(
+    rig: Rig,
+) -> None:
+    rig.gateway.der_list = True
+    rig.gateway.der_poll_rate = 60
+    meter = _hybrid(rig)
+    await rig.turn(meter)
+    assert meter.polls["derstatus"].every == 15 and meter.polls["der"].every == 60
+    for _ in range(24):  # 120 s in 5 s turns
+        await rig.turn(meter, 5)
+    parts = [part for _, part, _ in rig.gateway.der_puts]
+    # Capability and settings once; status and availability at start and every 15 s.
+    assert parts.count("dercap") == parts.count("derg") == 1
+    assert parts.count("ders") == parts.count("dera") == 1 + 120 // 15
+    assert rig.gateway.requests["GET /edev/1/der"] == 1 + 120 // 60
+    statuses = [d for _, p, d in rig.gateway.der_puts if isinstance(d, DerStatus)]
+    assert [s.reading_time for s in statuses] == [START + 15 * n for n in range(9)]
+    # A value's dateTime is when it last changed: never after the report, never moving
+    # while the value stays.
+    for earlier, later in itertools.pairwise(statuses):
+        for name in ("operational_mode_status", "inverter_status", "storage_mode_status"):
+            a, b = getattr(earlier, name), getattr(later, name)
+            assert b.date_time <= later.reading_time
+            assert (b.date_time == a.date_time) == (b.value == a.value), name
+
+
+async def test_a_server_without_a_der_list_is_not_asked(rig: Rig) -> None:
+    meter = _hybrid(rig)  # rig.gateway.der_list is False: no DERListLink
+    await rig.turn(meter)
+    await rig.turn(meter, 15)
+    assert meter.ready and meter.der_resource is None
+    assert "der" not in meter.polls and "derstatus" not in meter.polls
+    assert not any("/der" in request for request in rig.gateway.requests)
+    assert sum(rig.stats.errors.values()) == 0
+
+
+async def test_a_consumer_has_no_der_to_report(rig: Rig) -> None:
+    rig.gateway.der_list = True
+    meter = rig.meter()  # GM-SYN-00001: no PV, no battery
+    await rig.turn(meter)
+    assert meter.ready and meter.der_resource is None and rig.gateway.der_puts == []
+
+
+async def test_a_pv_meter_reports_a_photovoltaic_der_without_storage(rig: Rig) -> None:
+    rig.gateway.der_list = True
+    meter = rig.meter(serial="GM-SYN-00002")
+    await rig.turn(meter)
+    docs = {part: doc for _, part, doc in rig.gateway.der_puts}
+    cap, status = docs["dercap"], docs["ders"]
+    assert isinstance(cap, DerCapability) and isinstance(status, DerStatus)
+    assert cap.type == DerType.PHOTOVOLTAIC and cap.rtg_max_wh is None
+    assert status.state_of_charge_status is None and status.stor_connect_status is None
+    assert status.gen_connect_status is not None and status.inverter_status is not None
