@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from gateway.models import EndDeviceRow, MeterReadingRow, MirrorRow, ReadingRow, ReadingSetRow
@@ -17,6 +18,11 @@ from gateway.postrate import device_post_rate
 from sep2 import (
     Codec,
     DateTimeInterval,
+    Der,
+    DerAvailability,
+    DerCapability,
+    DerSettings,
+    DerStatus,
     DeviceInformation,
     EndDevice,
     Link,
@@ -28,10 +34,26 @@ from sep2 import (
     ReadingSet,
     ReadingType,
     Registration,
+    Sep2Object,
     UsagePoint,
 )
+from sep2.resources import Resource
 
 T = TypeVar("T")
+
+DER_PARTS: Mapping[str, type[Resource]] = MappingProxyType(
+    {
+        "dercap": DerCapability,
+        "derg": DerSettings,
+        "ders": DerStatus,
+        "dera": DerAvailability,
+    }
+)
+"""The DER resources a device PUTs, by the path segment under /edev/{e}/der/{d}."""
+
+DERS_PER_DEVICE = 1
+"""Every EndDevice has one DER, /edev/{e}/der/1: its site's inverters and storage
+together, as CSIP-AUS servers model a site (docs/gateway.md)."""
 
 
 class Hrefs:
@@ -67,6 +89,21 @@ class Hrefs:
     def fsa(e: int, f: int) -> str:
         """/edev/{e}/fsa/{f}"""
         return f"/edev/{e}/fsa/{f}"
+
+    @staticmethod
+    def der_list(e: int) -> str:
+        """/edev/{e}/der"""
+        return f"/edev/{e}/der"
+
+    @staticmethod
+    def der(e: int, d: int) -> str:
+        """/edev/{e}/der/{d}"""
+        return f"/edev/{e}/der/{d}"
+
+    @staticmethod
+    def der_part(e: int, d: int, part: str) -> str:
+        """/edev/{e}/der/{d}/{part}, ``part`` one of DER_PARTS"""
+        return f"/edev/{e}/der/{d}/{part}"
 
     @staticmethod
     def mup(m: int) -> str:
@@ -167,6 +204,7 @@ def end_device(row: EndDeviceRow, default_post_rate: int) -> EndDevice:
     e = row.id
     return EndDevice(
         href=Hrefs.edev(e),
+        der_list_link=ListLink(href=Hrefs.der_list(e), all=DERS_PER_DEVICE),
         device_category=row.device_category,
         device_information_link=Link(href=Hrefs.device_information(e))
         if row.device_information
@@ -305,6 +343,23 @@ def reading(row: ReadingRow, href: str) -> Reading:
         value=row.value,
         local_id=row.local_id,
     )
+
+
+def der(e: int, d: int) -> Der:
+    """The DER resource ``d`` of EndDevice ``e``: links to the four parts its device PUTs
+    (a GET of one answers 404 until the device has PUT it)."""
+    return Der(
+        href=Hrefs.der(e, d),
+        der_availability_link=Link(href=Hrefs.der_part(e, d, "dera")),
+        der_capability_link=Link(href=Hrefs.der_part(e, d, "dercap")),
+        der_settings_link=Link(href=Hrefs.der_part(e, d, "derg")),
+        der_status_link=Link(href=Hrefs.der_part(e, d, "ders")),
+    )
+
+
+def stored_der_part(xml: str, href: str, codec: Codec) -> Sep2Object:
+    """A DER part as the device PUT it (kept XML, checked when stored), with our href."""
+    return _with_href(codec.parse(xml.encode()), href)
 
 
 def _with_href(resource: T, href: str) -> T:

@@ -93,6 +93,20 @@ class EndDeviceRow(SQLModel, table=True):
     )
 
 
+class DerResourceRow(SQLModel, table=True):
+    """One of the DER function-set resources a device PUT for one of its DERs."""
+
+    __tablename__ = "der_resource"
+
+    end_device_id: int = Field(primary_key=True, description="end_device.id (no FK: see 0004)")
+    der_id: int = Field(primary_key=True, description="The n of /edev/{e}/der/{n}")
+    part: str = Field(
+        primary_key=True, max_length=8, description="dercap, derg, ders or dera (the path)"
+    )
+    xml: str = Field(description="The document the device PUT, as we validated it, no href")
+    updated_at: float
+
+
 class MirrorRow(SQLModel, table=True):
     """A MirrorUsagePoint and, at the same id, its UsagePoint."""
 

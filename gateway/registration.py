@@ -22,7 +22,7 @@ from collections.abc import Callable
 from sqlmodel import Session
 
 from gateway import access
-from gateway.crud import devices
+from gateway.crud import devices, direct
 from gateway.crud.devices import Registered
 from gateway.errors import Refusal, bad_request, not_found
 from gateway.groupcommit import Job
@@ -107,6 +107,7 @@ class Registrations:
             if device is None:
                 raise not_found(f"no EndDevice {device_id}")
             access.require_owner(peer, device.lfdi, f"EndDevice {device_id}")
+            direct.delete_der_resources(session, device_id)
             devices.unregister(session, device.lfdi)
             return device
 

@@ -14,6 +14,7 @@ from sqlmodel import SQLModel
 
 from gateway.models import (
     AuthorityKeyRow,
+    DerResourceRow,
     EndDeviceRow,
     MeterOwnerRow,
     MeterReadingRow,
@@ -28,6 +29,7 @@ from oracle.records import ChainMeter, ChainTx, EpochClearing, Lease, LookupTabl
 MODELS: tuple[type[SQLModel], ...] = (
     # the 2030.5 server's
     EndDeviceRow,
+    DerResourceRow,
     MirrorRow,
     MeterReadingRow,
     ReadingSetRow,

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from sep2.identity import IdentityError, normalise_lfdi
 
-PollList = Literal["dcap", "edev", "fsa", "mup", "upt"]
+PollList = Literal["dcap", "edev", "fsa", "mup", "upt", "der"]
 """The resources whose pollRate can be set on its own (``gateway.poll_rates``)."""
 
 
@@ -27,6 +27,7 @@ class PollRates(BaseModel):
     )
     mup: int | None = Field(default=None, ge=1, description="MirrorUsagePointList (/mup).")
     upt: int | None = Field(default=None, ge=1, description="UsagePointList (/upt).")
+    der: int | None = Field(default=None, ge=1, description="DERList (/edev/{e}/der).")
 
 
 def _lfdis(values: list[str]) -> list[str]:
@@ -55,7 +56,7 @@ class GatewaySettings(BaseModel):
     )
     poll_rates: PollRates = Field(
         default_factory=PollRates,
-        description="pollRate per resource (dcap, edev, fsa, mup, upt); poll_rate if unset.",
+        description="pollRate per resource (dcap, edev, fsa, mup, upt, der); poll_rate if unset.",
     )
     timezone: str = Field(default="Asia/Bangkok", description="Zone the /tm resource reports.")
     time_quality: int = Field(

@@ -1,4 +1,5 @@
-"""The enumerations of IEEE 2030.5-2018 that metering uses, with the XSD's values.
+"""The enumerations of IEEE 2030.5-2018 that metering and the DER function sets use,
+with the XSD's values.
 
 Values come from the annotations of the official XSD's simple types (UomType, KindType,
 ...). The XSD allows values outside these lists (e.g. other IEC 61968-9 units), so resource
@@ -195,3 +196,101 @@ class PowerSource(IntEnum):
     LOCAL_GENERATION = 3
     EMERGENCY = 4
     UNKNOWN = 5
+
+
+class DerType(IntEnum):
+    """DERType: DERCapability.type, what kind of DER it is."""
+
+    NOT_APPLICABLE = 0
+    VIRTUAL_OR_MIXED = 1
+    RECIPROCATING_ENGINE = 2
+    FUEL_CELL = 3
+    PHOTOVOLTAIC = 4
+    COMBINED_HEAT_AND_POWER = 5
+    OTHER_GENERATION = 6
+    OTHER_STORAGE = 80
+    ELECTRIC_VEHICLE = 81
+    EVSE = 82
+    COMBINED_PV_AND_STORAGE = 83
+
+
+class DerControlModes(IntFlag):
+    """DERControlType (HexBinary32): modesSupported / modesEnabled; bits 27-31 reserved."""
+
+    CHARGE = 1 << 0
+    DISCHARGE = 1 << 1
+    OP_MOD_CONNECT = 1 << 2
+    OP_MOD_ENERGIZE = 1 << 3
+    OP_MOD_FIXED_PF_ABSORB_W = 1 << 4
+    OP_MOD_FIXED_PF_INJECT_W = 1 << 5
+    OP_MOD_FIXED_VAR = 1 << 6
+    OP_MOD_FIXED_W = 1 << 7
+    OP_MOD_FREQ_DROOP = 1 << 8
+    OP_MOD_FREQ_WATT = 1 << 9
+    OP_MOD_HFRT_MAY_TRIP = 1 << 10
+    OP_MOD_HFRT_MUST_TRIP = 1 << 11
+    OP_MOD_HVRT_MAY_TRIP = 1 << 12
+    OP_MOD_HVRT_MOMENTARY_CESSATION = 1 << 13
+    OP_MOD_HVRT_MUST_TRIP = 1 << 14
+    OP_MOD_LFRT_MAY_TRIP = 1 << 15
+    OP_MOD_LFRT_MUST_TRIP = 1 << 16
+    OP_MOD_LVRT_MAY_TRIP = 1 << 17
+    OP_MOD_LVRT_MOMENTARY_CESSATION = 1 << 18
+    OP_MOD_LVRT_MUST_TRIP = 1 << 19
+    OP_MOD_MAX_LIM_W = 1 << 20
+    OP_MOD_TARGET_VAR = 1 << 21
+    OP_MOD_TARGET_W = 1 << 22
+    OP_MOD_VOLT_VAR = 1 << 23
+    OP_MOD_VOLT_WATT = 1 << 24
+    OP_MOD_WATT_PF = 1 << 25
+    OP_MOD_WATT_VAR = 1 << 26
+
+
+class ConnectStatus(IntFlag):
+    """ConnectStatusType (HexBinary8): genConnectStatus / storConnectStatus bits."""
+
+    CONNECTED = 1 << 0
+    AVAILABLE = 1 << 1
+    OPERATING = 1 << 2
+    TEST = 1 << 3
+    FAULT = 1 << 4
+
+
+class InverterStatus(IntEnum):
+    """InverterStatusType value."""
+
+    NOT_APPLICABLE = 0
+    OFF = 1
+    SLEEPING = 2
+    STARTING = 3
+    TRACKING_MPPT = 4
+    FORCED_POWER_REDUCTION = 5
+    SHUTTING_DOWN = 6
+    FAULT = 7
+    STANDBY = 8
+    TEST = 9
+    MANUFACTURER = 10
+
+
+class OperationalModeStatus(IntEnum):
+    """OperationalModeStatusType value."""
+
+    NOT_APPLICABLE = 0
+    OFF = 1
+    OPERATIONAL = 2
+    TEST = 3
+
+
+class StorageModeStatus(IntEnum):
+    """StorageModeStatusType value."""
+
+    CHARGING = 0
+    DISCHARGING = 1
+    HOLDING = 2
+
+
+class LocalControlModeStatus(IntEnum):
+    """LocalControlModeStatusType value."""
+
+    LOCAL = 0
+    REMOTE = 1

@@ -10,8 +10,9 @@ Value conventions:
 
 - integers (UInt*, Int*, TimeType seconds, enums) are ``int``; enum fields take the members
   of sep2.enums, which are ints;
-- HexBinary16/32/64 bit fields (roleFlags, qualityFlags, localID, deviceCategory,
-  functionsImplemented, optionsImplemented) are ``int``, written at full width;
+- HexBinary8/16/32/64 bit fields (roleFlags, qualityFlags, localID, deviceCategory,
+  functionsImplemented, optionsImplemented, the DER's connect status and control modes)
+  are ``int``, written at full width;
 - mRIDs (HexBinary128) and LFDIs (HexBinary160) are upper-case hex ``str``s as written,
   leading zeros kept;
 - ``href`` is a plain string the caller sets: sep2 never invents server URLs.
@@ -20,7 +21,8 @@ Value conventions:
 
 Every element and attribute the 2018 XSD gives these types is modelled (a test compares
 them with the XSD), so nothing a peer sends in them is dropped. A document of a type not in
-``DOCUMENT_TYPES`` is refused by the codec.
+``sep2.documents.DOCUMENT_TYPES`` (these, and the DER function sets of sep2.der) is refused
+by the codec.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import Any, ClassVar
 class XmlKind(Enum):
     """How a field's text is read and written, where the Python type does not say it."""
 
+    HEX8 = "HexBinary8"
     HEX16 = "HexBinary16"
     HEX32 = "HexBinary32"
     HEX64 = "HexBinary64"
@@ -527,7 +530,7 @@ class MirrorUsagePointList(ListResource):
     items: tuple[MirrorUsagePoint, ...] = field(default=(), metadata=el("MirrorUsagePoint"))
 
 
-DOCUMENT_TYPES: tuple[type[Sep2Object], ...] = (
+METERING_DOCUMENT_TYPES: tuple[type[Sep2Object], ...] = (
     DeviceCapability,
     Time,
     EndDevice,
@@ -552,4 +555,5 @@ DOCUMENT_TYPES: tuple[type[Sep2Object], ...] = (
     MeterReadingList,
     Error,
 )
-"""Every resource that can be a whole document (the XSD declares each as a global element)."""
+"""The resources of this module that can be a whole document (the XSD declares each as a
+global element)."""

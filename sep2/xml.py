@@ -30,13 +30,14 @@ from typing import Any, TypeVar, overload
 
 from lxml import etree
 
+from sep2.documents import DOCUMENT_TYPES
 from sep2.enums import ReasonCode
 from sep2.errors import Sep2EncodeError, Sep2ParseError
 from sep2.extensions import Extension, set_aside
 from sep2.hardening import SafeXmlParser
 from sep2.primitives import UINT40_MAX, hex_text
 from sep2.profiles import CodecProfile
-from sep2.resources import DOCUMENT_TYPES, Sep2Object, XmlKind, XmlName
+from sep2.resources import Sep2Object, XmlKind, XmlName
 from sep2.schema import SEP2_NAMESPACE, Schema, readable_path
 from sep2.settings import Sep2Settings
 
@@ -152,6 +153,7 @@ _READERS: dict[object, Callable[[str], Any]] = {
     int: _read_int,
     bool: _read_bool,
     str: _read_str,
+    XmlKind.HEX8: _read_hex_int,
     XmlKind.HEX16: _read_hex_int,
     XmlKind.HEX32: _read_hex_int,
     XmlKind.HEX64: _read_hex_int,
@@ -162,6 +164,7 @@ _WRITERS: dict[object, Callable[[Any], str]] = {
     int: _write_int,
     bool: _write_bool,
     str: _write_str,
+    XmlKind.HEX8: _write_hex(1),
     XmlKind.HEX16: _write_hex(2),
     XmlKind.HEX32: _write_hex(4),
     XmlKind.HEX64: _write_hex(8),

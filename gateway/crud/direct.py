@@ -1,7 +1,9 @@
-"""Every write of the Metering Mirror ingest, and the reads of its hot path, in SQL.
+"""Every write of the Metering Mirror ingest and of the DER function sets, and the reads
+of their hot paths, in SQL.
 
-Mirrors, their meter readings, reading sets, readings and signed REST readings are
-written here and nowhere else; the outbox's one write is ``oracle.outbox.enqueue_pairs``.
+Mirrors, their meter readings, reading sets, readings, signed REST readings and the DER
+resources devices PUT are written here and nowhere else; the outbox's one write is
+``oracle.outbox.enqueue_pairs``.
 Each statement is written once for SQLite and PostgreSQL and run with
 ``oracle.statements.run``/``run_many`` on the DBAPI connection of the session's
 transaction: through SQLAlchemy each would cost about 60 µs of Python before SQLite spends
@@ -351,3 +353,38 @@ def add_signed(session: Session, row: Mapping[str, Any]) -> int:
             values[column] = format(Decimal(value), "f")
     run(session, _INSERT_SIGNED, values)
     return int(run(session, _PAIR_ID, {"lfdi": row["lfdi"], "t": row["timestamp"]})[0][0])
+
+
+# --- the DER function sets ------------------------------------------------------------------
+
+_PUT_DER = upsert(
+    "der_resource", ("end_device_id", "der_id", "part", "xml", "updated_at"),
+    ("end_device_id", "der_id", "part"),
+)  # fmt: skip
+_DER_PART = Statement(
+    "SELECT xml FROM der_resource WHERE end_device_id = :e AND der_id = :d AND part = :part"
+)
+_DELETE_DERS = Statement("DELETE FROM der_resource WHERE end_device_id = :e")
+
+
+def put_der_resource(
+    session: Session, device_id: int, der_id: int, part: str, xml: str, now: float
+) -> None:
+    """Keep (create or replace) the ``part`` (dercap, derg, ders, dera) a device PUT for
+    its DER ``der_id``."""
+    run(
+        session,
+        _PUT_DER,
+        {"end_device_id": device_id, "der_id": der_id, "part": part, "xml": xml, "updated_at": now},
+    )
+
+
+def der_resource(session: Session, device_id: int, der_id: int, part: str) -> str | None:
+    """The document last PUT as ``part`` of the device's DER ``der_id``, or None."""
+    row = _first(run(session, _DER_PART, {"e": device_id, "d": der_id, "part": part}))
+    return None if row is None else str(row[0])
+
+
+def delete_der_resources(session: Session, device_id: int) -> None:
+    """Forget every DER resource of a device (it is being unregistered)."""
+    run(session, _DELETE_DERS, {"e": device_id})

@@ -19,6 +19,6 @@ def sep2_routes() -> list[Route]:
     is tried against (by the router and by the request metrics): the readings POSTs of
     the Metering Mirror function set come first.
     """
-    from gateway.routes import dcap, edev, metering, mirror, time
+    from gateway.routes import dcap, der, edev, metering, mirror, time
 
-    return [r for module in (mirror, edev, time, dcap, metering) for r in module.routes.routes]
+    return [r for module in (mirror, edev, time, dcap, metering, der) for r in module.routes.routes]

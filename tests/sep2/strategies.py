@@ -5,18 +5,40 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from sep2 import (
+    ActivePower,
+    AmpereHour,
+    ApparentPower,
+    ConnectStatusValue,
+    CurrentRms,
     DateTimeInterval,
+    Der,
+    DerAvailability,
+    DerCapability,
+    DerList,
+    DerSettings,
+    DerStatus,
     EndDevice,
+    InverterStatusValue,
     Link,
     ListLink,
+    LocalControlModeStatusValue,
+    ManufacturerStatusValue,
     MirrorMeterReading,
     MirrorMeterReadingList,
     MirrorReadingSet,
     MirrorUsagePoint,
+    OperationalModeStatusValue,
+    PowerFactor,
+    ReactivePower,
+    ReactiveSusceptance,
     Reading,
     ReadingType,
+    StateOfChargeStatusValue,
+    StorageModeStatusValue,
     Time,
     UnitValue,
+    VoltageRms,
+    WattHour,
 )
 from sep2.primitives import INT48_MAX, INT48_MIN, INT64_MAX, INT64_MIN, UINT40_MAX, UINT48_MAX
 
@@ -165,4 +187,151 @@ times = st.builds(
     local_time=opt(int64),
     quality=uint8,
     tz_offset=int32,
+)
+
+# --- The DER function sets --------------------------------------------------------------
+
+int16 = st.integers(-(2**15), 2**15 - 1)
+powers_of_ten = st.integers(-(2**7), 2**7 - 1)  # Int8 in the XSD, wider than -9..9
+string6 = st.text(_xml_chars, max_size=6)
+subscribables = opt(st.integers(0, 3))
+
+
+def _scaled(cls: type, value: st.SearchStrategy) -> st.SearchStrategy:  # type: ignore[type-arg]
+    return st.builds(cls, multiplier=powers_of_ten, value=value)
+
+
+active_powers = _scaled(ActivePower, int16)
+reactive_powers = _scaled(ReactivePower, int16)
+apparent_powers = _scaled(ApparentPower, uint16)
+watt_hours = _scaled(WattHour, uint16)
+ampere_hours = _scaled(AmpereHour, uint16)
+voltages = _scaled(VoltageRms, uint16)
+currents = _scaled(CurrentRms, uint16)
+susceptances = _scaled(ReactiveSusceptance, uint16)
+power_factors = st.builds(PowerFactor, displacement=uint16, multiplier=powers_of_ten)
+
+
+def _status(cls: type, value: st.SearchStrategy) -> st.SearchStrategy:  # type: ignore[type-arg]
+    return opt(st.builds(cls, date_time=int64, value=value))
+
+
+ders = st.builds(
+    Der,
+    href=opt(hrefs),
+    subscribable=subscribables,
+    associated_der_program_list_link=opt(list_links),
+    associated_usage_point_link=opt(links),
+    current_der_program_link=opt(links),
+    der_availability_link=opt(links),
+    der_capability_link=opt(links),
+    der_settings_link=opt(links),
+    der_status_link=opt(links),
+)
+
+der_lists = st.builds(
+    DerList,
+    href=opt(hrefs),
+    all=opt(uint32),
+    results=opt(uint32),
+    poll_rate=opt(uint32),
+    items=st.lists(ders, max_size=3).map(tuple),
+)
+
+der_capabilities = st.builds(
+    DerCapability,
+    href=opt(hrefs),
+    modes_supported=hex32,
+    rtg_abnormal_category=opt(uint8),
+    rtg_max_a=opt(currents),
+    rtg_max_ah=opt(ampere_hours),
+    rtg_max_charge_rate_va=opt(apparent_powers),
+    rtg_max_charge_rate_w=opt(active_powers),
+    rtg_max_discharge_rate_va=opt(apparent_powers),
+    rtg_max_discharge_rate_w=opt(active_powers),
+    rtg_max_v=opt(voltages),
+    rtg_max_va=opt(apparent_powers),
+    rtg_max_var=opt(reactive_powers),
+    rtg_max_var_neg=opt(reactive_powers),
+    rtg_max_w=active_powers,
+    rtg_max_wh=opt(watt_hours),
+    rtg_min_pf_over_excited=opt(power_factors),
+    rtg_min_pf_under_excited=opt(power_factors),
+    rtg_min_v=opt(voltages),
+    rtg_normal_category=opt(uint8),
+    rtg_over_excited_pf=opt(power_factors),
+    rtg_over_excited_w=opt(active_powers),
+    rtg_reactive_susceptance=opt(susceptances),
+    rtg_under_excited_pf=opt(power_factors),
+    rtg_under_excited_w=opt(active_powers),
+    rtg_v_nom=opt(voltages),
+    type=uint8,
+)
+
+der_settings = st.builds(
+    DerSettings,
+    href=opt(hrefs),
+    subscribable=subscribables,
+    modes_enabled=opt(hex32),
+    set_es_delay=opt(uint32),
+    set_es_high_freq=opt(uint16),
+    set_es_high_volt=opt(int16),
+    set_es_low_freq=opt(uint16),
+    set_es_low_volt=opt(int16),
+    set_es_ramp_tms=opt(uint32),
+    set_es_random_delay=opt(uint32),
+    set_grad_w=uint16,
+    set_max_a=opt(currents),
+    set_max_ah=opt(ampere_hours),
+    set_max_charge_rate_va=opt(apparent_powers),
+    set_max_charge_rate_w=opt(active_powers),
+    set_max_discharge_rate_va=opt(apparent_powers),
+    set_max_discharge_rate_w=opt(active_powers),
+    set_max_v=opt(voltages),
+    set_max_va=opt(apparent_powers),
+    set_max_var=opt(reactive_powers),
+    set_max_var_neg=opt(reactive_powers),
+    set_max_w=active_powers,
+    set_max_wh=opt(watt_hours),
+    set_min_pf_over_excited=opt(power_factors),
+    set_min_pf_under_excited=opt(power_factors),
+    set_min_v=opt(voltages),
+    set_soft_grad_w=opt(uint16),
+    set_v_nom=opt(voltages),
+    set_v_ref=opt(voltages),
+    set_v_ref_ofs=opt(voltages),
+    updated_time=int64,
+)
+
+der_statuses = st.builds(
+    DerStatus,
+    href=opt(hrefs),
+    subscribable=subscribables,
+    alarm_status=opt(hex32),
+    gen_connect_status=_status(ConnectStatusValue, uint8),
+    inverter_status=_status(InverterStatusValue, uint8),
+    local_control_mode_status=_status(LocalControlModeStatusValue, uint8),
+    manufacturer_status=_status(ManufacturerStatusValue, string6),
+    operational_mode_status=_status(OperationalModeStatusValue, uint8),
+    reading_time=int64,
+    state_of_charge_status=_status(StateOfChargeStatusValue, uint16),
+    storage_mode_status=_status(StorageModeStatusValue, uint8),
+    stor_connect_status=_status(ConnectStatusValue, uint8),
+)
+
+der_availabilities = st.builds(
+    DerAvailability,
+    href=opt(hrefs),
+    subscribable=subscribables,
+    availability_duration=opt(uint32),
+    max_charge_duration=opt(uint32),
+    reading_time=int64,
+    reserve_charge_percent=opt(uint16),
+    reserve_percent=opt(uint16),
+    stat_var_avail=opt(reactive_powers),
+    stat_w_avail=opt(active_powers),
+)
+
+der_documents = st.one_of(
+    ders, der_lists, der_capabilities, der_settings, der_statuses, der_availabilities
 )

@@ -104,6 +104,7 @@ class _Xsd:
 
 
 _HEX_KINDS = {
+    1: XmlKind.HEX8,
     2: XmlKind.HEX16,
     4: XmlKind.HEX32,
     8: XmlKind.HEX64,
