@@ -19,29 +19,19 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway import access
 from gateway.crud import devices, direct
 from gateway.errors import bad_request, forbidden, not_found
 from gateway.groupcommit import Job
 from gateway.mappers import DER_PARTS, DERS_PER_DEVICE, Hrefs, der, stored_der_part
-from gateway.models import EndDeviceRow
 from gateway.peer import Peer
 from gateway.routes.common import Routes, answer, list_query, parse_body, path_id
+from gateway.routes.edev import owned_device
 from gateway.runtime import GatewayRuntime
 from gateway.sep2http import empty_response
 from sep2 import ActivePower, Codec, DerCapability, DerList, DerSettings, page
 from sep2.resources import Resource
 
 routes = Routes()
-
-
-async def _device(rt: GatewayRuntime, peer: Peer, e: str) -> EndDeviceRow:
-    device_id = path_id(e)
-    device = await rt.read(lambda session: devices.by_id(session, device_id))
-    if device is None:
-        raise not_found(f"no EndDevice {device_id}")
-    access.require_owner(peer, device.lfdi, f"EndDevice {device_id}")
-    return device
 
 
 def _der_id(d: str) -> int:
@@ -55,7 +45,7 @@ def _der_id(d: str) -> int:
 async def der_list(request: Request, rt: GatewayRuntime, peer: Peer) -> Response:
     """GET /edev/{e}/der: the device's DERs."""
     query = list_query(request, rt)
-    device = await _device(rt, peer, request.path_params["e"])
+    device = await owned_device(rt, peer, request.path_params["e"])
     assert device.id is not None
     e = device.id
     chosen = page([der(e, d) for d in range(1, DERS_PER_DEVICE + 1)], query)
@@ -75,7 +65,7 @@ async def der_list(request: Request, rt: GatewayRuntime, peer: Peer) -> Response
 async def der_one(request: Request, rt: GatewayRuntime, peer: Peer) -> Response:
     """GET /edev/{e}/der/{d}: one DER, with the links to its parts."""
     d = _der_id(request.path_params["d"])
-    device = await _device(rt, peer, request.path_params["e"])
+    device = await owned_device(rt, peer, request.path_params["e"])
     assert device.id is not None
     return answer(rt, der(device.id, d))
 
@@ -93,7 +83,7 @@ async def der_part(request: Request, rt: GatewayRuntime, peer: Peer) -> Response
         resource = await parse_body(request, rt, cls)
         await rt.write(_put_job(rt, peer, e, d, part, resource))
         return empty_response(204)
-    await _device(rt, peer, str(e))
+    await owned_device(rt, peer, str(e))
     xml = await rt.read(lambda s: direct.der_resource(s, e, d, part))
     if xml is None:
         raise not_found(f"EndDevice {e} has not PUT its {cls.xml_name} of DER {d}")

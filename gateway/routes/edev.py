@@ -43,7 +43,8 @@ routes = Routes()
 FSA_ID = 1
 
 
-async def _device(rt: GatewayRuntime, peer: Peer, e: str) -> EndDeviceRow:
+async def owned_device(rt: GatewayRuntime, peer: Peer, e: str) -> EndDeviceRow:
+    """The EndDevice at path id ``e``, 404 if none, 403 unless ``peer`` may act for it."""
     device_id = path_id(e)
     device = await rt.read(lambda session: devices.by_id(session, device_id))
     if device is None:
@@ -87,7 +88,7 @@ async def end_device_one(request: Request, rt: GatewayRuntime, peer: Peer) -> Re
         await rt.write(rt.registrations.unregister_job(peer, path_id(e)))
         await rt.devices_changed()
         return empty_response(204)
-    device = await _device(rt, peer, e)
+    device = await owned_device(rt, peer, e)
     return answer(rt, end_device(device, rt.settings.post_rate))
 
 
@@ -95,7 +96,7 @@ async def end_device_one(request: Request, rt: GatewayRuntime, peer: Peer) -> Re
 async def registration_one(request: Request, rt: GatewayRuntime, peer: Peer) -> Response:
     """GET /edev/{e}/rg: when the device registered, and its PIN."""
     e = request.path_params["e"]
-    return answer(rt, registration(await _device(rt, peer, e)))
+    return answer(rt, registration(await owned_device(rt, peer, e)))
 
 
 @routes.route("/edev/{e}/di", ["GET", "PUT"])
@@ -107,7 +108,7 @@ async def device_information_one(request: Request, rt: GatewayRuntime, peer: Pee
         xml = rt.codec.serialise(info).decode()
         await rt.write(rt.registrations.device_information_job(peer, path_id(e), info, xml))
         return empty_response(204)
-    device = await _device(rt, peer, e)
+    device = await owned_device(rt, peer, e)
     stored = device_information(device, rt.codec)
     if stored is None:
         raise not_found(f"EndDevice {e} has sent no DeviceInformation")
@@ -132,7 +133,7 @@ async def function_set_assignments_list(
     """GET /edev/{e}/fsa: the device's one FunctionSetAssignments."""
     e = request.path_params["e"]
     query = list_query(request, rt)
-    device = await _device(rt, peer, e)
+    device = await owned_device(rt, peer, e)
     upts = await rt.read(lambda s: mirrors.count_for_owner(s, owner_filter(peer)))
     chosen = page([_assignments(rt, device, upts)], query)
     assert device.id is not None
@@ -155,7 +156,7 @@ async def function_set_assignments_one(
     """GET /edev/{e}/fsa/{f}"""
     e = request.path_params["e"]
     f = request.path_params["f"]
-    device = await _device(rt, peer, e)
+    device = await owned_device(rt, peer, e)
     if path_id(f) != FSA_ID:
         raise not_found(f"no FunctionSetAssignments {f}")
     upts = await rt.read(lambda s: mirrors.count_for_owner(s, owner_filter(peer)))
